@@ -1,0 +1,9 @@
+#pragma once
+// Each subcommand of the mixcl binary registers itself on the app through one of these functions.
+#include <CLI/CLI.hpp>
+
+namespace mixcl::cli {
+
+void add_devices_command(CLI::App& app);
+
+}  // namespace mixcl::cli
