@@ -1,9 +1,9 @@
-# mixcl_glob_library(name deps...): a static library of every .cpp below the current folder (so new files need
-# no CMake edit), or an interface library while the folder has none yet.
-function(mixcl_glob_library name)
-  file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+# mixcl_glob_library(name dir deps...): a static library of every .cpp below `dir` (so new files need no CMake
+# edit), or an interface library while the folder has none yet.
+function(mixcl_glob_library name dir)
+  file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${dir}/*.cpp)
   if(sources)
-    add_library(${name} STATIC ${sources} ${MIXCL_EXTRA_SOURCES})
+    add_library(${name} STATIC ${sources})
     target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
     target_link_libraries(${name} PUBLIC ${ARGN})
   else()
