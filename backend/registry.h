@@ -6,6 +6,7 @@
 
 #include "backend/device.h"
 #include "backend/host/host_device.h"
+#include "backend/opencl/opencl_device.h"
 
 namespace mixcl::backend {
 
@@ -13,6 +14,7 @@ namespace mixcl::backend {
 struct DiscoveryOptions {
   HostOptions host;
   bool opencl = true;  // false: host only
+  OpenCLOptions opencl_options;  // applied to every OpenCL device found
 };
 
 /// The host device first, then every usable OpenCL device. Zero platforms is not an error: the list then

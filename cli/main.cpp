@@ -1,4 +1,5 @@
 // The mixcl command: parses flags, runs one subcommand, turns library errors into one clear message.
+#include <spdlog/sinks/stderr_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -15,9 +16,11 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log details to stderr");
   app.parse_complete_callback([&] { spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info); });
+  spdlog::set_default_logger(spdlog::stderr_color_mt("mixcl"));  // stdout stays clean for --json output
   spdlog::set_pattern("mixcl: %^%l%$: %v");
 
   mixcl::cli::add_devices_command(app);
+  mixcl::cli::add_inspect_command(app);
 
   try {
     app.parse(argc, argv);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "backend/host/host_buffer.h"
+#include "backend/host/kernels/matmul.h"
 
 namespace mixcl::backend {
 namespace {
@@ -124,6 +125,10 @@ void HostDevice::rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, fl
     const float inv = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(n) + eps));
     for (uint64_t i = 0; i < n; ++i) yr[i] = pw[i] * (xr[i] * inv);
   }
+}
+
+void HostDevice::matmul(const WeightView& w, View x, View y, uint64_t m) {
+  backend::matmul(w, x, y, m, kernel_isa_for(caps().isa), threads_);
 }
 
 }  // namespace mixcl::backend

@@ -1,0 +1,225 @@
+// AVX2 kernels for float weights (FMA) and 32-element block formats (8-bit integer dot products against
+// ActQ8x32 activations). One decoded weight block is reused for up to 4 tokens.
+#include "backend/host/kernels/avx2_common.h"
+#include "common/dtype.h"
+#include "common/quant_blocks.h"
+
+namespace mixcl::backend::kernels {
+
+DotKernel avx2_dot_kernel_k(uint32_t type);  // dot_kquant_avx2.cpp
+
+namespace avx2 {
+namespace {
+
+// ---- float weights ----
+
+struct LoadF32 {
+  static constexpr int kBytes = 4;
+  static __m256 load8(const uint8_t* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
+  static float load1(const uint8_t* p) {
+    float v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+  }
+};
+struct LoadF16 {
+  static constexpr int kBytes = 2;
+  static __m256 load8(const uint8_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static float load1(const uint8_t* p) {
+    uint16_t h;
+    __builtin_memcpy(&h, p, 2);
+    return f16(h);
+  }
+};
+struct LoadBF16 {
+  static constexpr int kBytes = 2;
+  static __m256 load8(const uint8_t* p) {
+    const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+  }
+  static float load1(const uint8_t* p) {
+    uint16_t h;
+    __builtin_memcpy(&h, p, 2);
+    const uint32_t bits = static_cast<uint32_t>(h) << 16;
+    float v;
+    __builtin_memcpy(&v, &bits, 4);
+    return v;
+  }
+};
+
+template <class L, int N>
+void dot_float_n(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, float* out) {
+  const float* x[N];
+  for (int t = 0; t < N; ++t) x[t] = reinterpret_cast<const float*>(a + t * a_stride);
+  // Two accumulators per token hide the FMA latency when N is small.
+  __m256 acc0[N], acc1[N];
+  for (int t = 0; t < N; ++t) acc0[t] = acc1[t] = _mm256_setzero_ps();
+  uint64_t i = 0;
+  for (; i + 16 <= cols; i += 16) {
+    const __m256 w0 = L::load8(w + i * L::kBytes);
+    const __m256 w1 = L::load8(w + (i + 8) * L::kBytes);
+    for (int t = 0; t < N; ++t) {
+      acc0[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x[t] + i), acc0[t]);
+      acc1[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x[t] + i + 8), acc1[t]);
+    }
+  }
+  for (; i + 8 <= cols; i += 8) {
+    const __m256 w0 = L::load8(w + i * L::kBytes);
+    for (int t = 0; t < N; ++t) acc0[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x[t] + i), acc0[t]);
+  }
+  for (int t = 0; t < N; ++t) {
+    float s = hsum(_mm256_add_ps(acc0[t], acc1[t]));
+    for (uint64_t j = i; j < cols; ++j) s += L::load1(w + j * L::kBytes) * x[t][j];
+    out[t] = s;
+  }
+}
+
+template <class L>
+void dot_float(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, int ntok, float* out) {
+  switch (ntok) {
+    case 1: dot_float_n<L, 1>(cols, w, a, a_stride, out); break;
+    case 2: dot_float_n<L, 2>(cols, w, a, a_stride, out); break;
+    case 3: dot_float_n<L, 3>(cols, w, a, a_stride, out); break;
+    default: dot_float_n<L, 4>(cols, w, a, a_stride, out); break;
+  }
+}
+
+// ---- 32-element blocks: each Prep decodes one weight block into codes, a scale and an offset factor ----
+
+/// One decoded weight block: codes (signed int8, or unsigned 0..127), scale, and the factor of s_a.
+struct Prepped {
+  __m256i q;
+  float d;
+  float off;  // added as off * s_a (s_a = d_a * Σqa): the min of Q4_1/Q5_1, or -8d / -16d for Q4_0/Q5_0
+};
+
+struct PrepQ8_0 {
+  static constexpr int kBytes = 34;
+  static constexpr bool kSigned = true, kOffset = false;
+  static Prepped prep(const uint8_t* p) {
+    const auto& b = *reinterpret_cast<const BlockQ8_0*>(p);
+    return {load256(b.qs), f16(b.d), 0.0f};
+  }
+};
+struct PrepQ4_0 {
+  static constexpr int kBytes = 18;
+  static constexpr bool kSigned = false, kOffset = true;
+  static Prepped prep(const uint8_t* p) {
+    const auto& b = *reinterpret_cast<const BlockQ4_0*>(p);
+    const float d = f16(b.d);
+    return {nibbles_32(b.qs), d, -8.0f * d};
+  }
+};
+struct PrepQ4_1 {
+  static constexpr int kBytes = 20;
+  static constexpr bool kSigned = false, kOffset = true;
+  static Prepped prep(const uint8_t* p) {
+    const auto& b = *reinterpret_cast<const BlockQ4_1*>(p);
+    return {nibbles_32(b.qs), f16(b.d), f16(b.m)};
+  }
+};
+static inline __m256i q5_codes(const uint8_t* qs, const uint8_t* qh) {
+  uint32_t bits;
+  __builtin_memcpy(&bits, qh, 4);
+  return _mm256_or_si256(nibbles_32(qs), _mm256_and_si256(bits_to_bytes(bits), _mm256_set1_epi8(0x10)));
+}
+struct PrepQ5_0 {
+  static constexpr int kBytes = 22;
+  static constexpr bool kSigned = false, kOffset = true;
+  static Prepped prep(const uint8_t* p) {
+    const auto& b = *reinterpret_cast<const BlockQ5_0*>(p);
+    const float d = f16(b.d);
+    return {q5_codes(b.qs, b.qh), d, -16.0f * d};
+  }
+};
+struct PrepQ5_1 {
+  static constexpr int kBytes = 24;
+  static constexpr bool kSigned = false, kOffset = true;
+  static Prepped prep(const uint8_t* p) {
+    const auto& b = *reinterpret_cast<const BlockQ5_1*>(p);
+    return {q5_codes(b.qs, b.qh), f16(b.d), f16(b.m)};
+  }
+};
+struct PrepMxfp4 {
+  static constexpr int kBytes = 17;
+  static constexpr bool kSigned = true, kOffset = false;
+  static Prepped prep(const uint8_t* p) {
+    const auto& b = *reinterpret_cast<const BlockMXFP4*>(p);
+    const __m256i table =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kMxfp4Values)));
+    // 2^(E-128) from bits; E = 0, 1 give the subnormals 2^-128, 2^-127.
+    const uint32_t bits = b.e >= 2 ? static_cast<uint32_t>(b.e - 1) << 23 : 0x00200000u << b.e;
+    float scale;
+    __builtin_memcpy(&scale, &bits, 4);
+    return {_mm256_shuffle_epi8(table, nibbles_32(b.qs)), scale, 0.0f};
+  }
+};
+struct PrepIq4nl {
+  static constexpr int kBytes = 18;
+  static constexpr bool kSigned = true, kOffset = false;
+  static Prepped prep(const uint8_t* p) {
+    const auto& b = *reinterpret_cast<const BlockIQ4_NL*>(p);
+    const __m256i table =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+    return {_mm256_shuffle_epi8(table, nibbles_32(b.qs)), f16(b.d), 0.0f};
+  }
+};
+
+template <class P, int N>
+void dot32_n(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, float* out) {
+  const uint64_t nb = cols / 32;
+  const ActQ8x32* act[N];
+  for (int t = 0; t < N; ++t) act[t] = reinterpret_cast<const ActQ8x32*>(a + t * a_stride);
+  __m256 acc[N];
+  float off[N];
+  for (int t = 0; t < N; ++t) {
+    acc[t] = _mm256_setzero_ps();
+    off[t] = 0.0f;
+  }
+  for (uint64_t blk = 0; blk < nb; ++blk) {
+    const Prepped r = P::prep(w + blk * P::kBytes);
+    for (int t = 0; t < N; ++t) {
+      const ActQ8x32& ab = act[t][blk];
+      const __m256i qa = load256(ab.qs);
+      const __m256i s = P::kSigned ? dot_i8_signed(r.q, qa) : dot_u8_i8(r.q, qa);
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(r.d * ab.d), _mm256_cvtepi32_ps(s), acc[t]);
+      if constexpr (P::kOffset) off[t] += r.off * ab.s;
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t] = hsum(acc[t]) + off[t];
+}
+
+template <class P>
+void dot32(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, int ntok, float* out) {
+  switch (ntok) {
+    case 1: dot32_n<P, 1>(cols, w, a, a_stride, out); break;
+    case 2: dot32_n<P, 2>(cols, w, a, a_stride, out); break;
+    case 3: dot32_n<P, 3>(cols, w, a, a_stride, out); break;
+    default: dot32_n<P, 4>(cols, w, a, a_stride, out); break;
+  }
+}
+
+}  // namespace
+}  // namespace avx2
+
+DotKernel avx2_dot_kernel(uint32_t type) {
+  using namespace avx2;
+  constexpr auto k32 = ActKind::kQ8x32;
+  switch (static_cast<DType>(type)) {
+    case DType::F32: return {ActKind::kF32, dot_float<LoadF32>};
+    case DType::F16: return {ActKind::kF32, dot_float<LoadF16>};
+    case DType::BF16: return {ActKind::kF32, dot_float<LoadBF16>};
+    case DType::Q8_0: return {k32, dot32<PrepQ8_0>};
+    case DType::Q4_0: return {k32, dot32<PrepQ4_0>};
+    case DType::Q4_1: return {k32, dot32<PrepQ4_1>};
+    case DType::Q5_0: return {k32, dot32<PrepQ5_0>};
+    case DType::Q5_1: return {k32, dot32<PrepQ5_1>};
+    case DType::MXFP4: return {k32, dot32<PrepMxfp4>};
+    case DType::IQ4_NL: return {k32, dot32<PrepIq4nl>};
+    default: return avx2_dot_kernel_k(type);
+  }
+}
+
+}  // namespace mixcl::backend::kernels

@@ -1,0 +1,254 @@
+// AVX2 kernels for the 256-element K-quant formats against Q8_K activations (gguf.md §4.7, §5.2).
+// Each super-block is decoded once into unsigned 8-bit codes plus 16-bit scale vectors, then dotted
+// with up to 4 tokens; offsets and mins are applied through the activation's bsums.
+#include "backend/host/kernels/avx2_common.h"
+#include "common/dtype.h"
+#include "common/quant_blocks.h"
+
+namespace mixcl::backend::kernels {
+namespace avx2 {
+namespace {
+
+/// Activation super-block `blk` of token row `t`.
+static inline const BlockQ8_K& act_block(const uint8_t* a, uint64_t a_stride, int t, uint64_t blk) {
+  return reinterpret_cast<const BlockQ8_K*>(a + t * a_stride)[blk];
+}
+
+/// 16 i16 lanes: lanes 0..7 = s[g], lanes 8..15 = s[g+1] (one 32-code run spans two 16-groups).
+static inline __m256i scale_pair(const int16_t* s, int g) {
+  return _mm256_set_m128i(_mm_set1_epi16(s[g + 1]), _mm_set1_epi16(s[g]));
+}
+
+/// A decoded super-block: 8 runs of 32 codes (unsigned, or signed when Dec::kSigned) (elements 32r..32r+31) and their i16 scales.
+struct Decoded {
+  __m256i q[8];
+  __m256i sc[8];     // per-run scale vector for madd
+  __m256i bias16;    // 16 i16 lanes multiplied with bsums: the per-16-group offset/min terms
+  float d;           // multiplies Σ sc*Σq*qa
+  float dbias;       // multiplies Σ bias16*bsums
+};
+
+template <class Dec, int N>
+static void run_k(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, float* out) {
+  const uint64_t nb = cols / 256;
+  __m256 acc[N];
+  for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();
+  Decoded dec;
+  for (uint64_t blk = 0; blk < nb; ++blk) {
+    Dec::decode(w + blk * Dec::kBytes, dec);
+    for (int t = 0; t < N; ++t) {
+      const BlockQ8_K& ab = act_block(a, a_stride, t, blk);
+      __m256i sumi = _mm256_setzero_si256();
+      for (int r = 0; r < 8; ++r) {
+        const __m256i qa = load256(ab.qs + 32 * r);
+        const __m256i p =
+            Dec::kSigned ? _mm256_maddubs_epi16(_mm256_sign_epi8(dec.q[r], dec.q[r]), _mm256_sign_epi8(qa, dec.q[r]))
+                         : _mm256_maddubs_epi16(dec.q[r], qa);
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, dec.sc[r]));
+      }
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dec.d * ab.d), _mm256_cvtepi32_ps(sumi), acc[t]);
+      if constexpr (Dec::kBias) {
+        const __m256i bias = _mm256_madd_epi16(load256(ab.bsums), dec.bias16);
+        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dec.dbias * ab.d), _mm256_cvtepi32_ps(bias), acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t] = hsum(acc[t]);
+}
+
+/// Kernel wrapper for dispatch_ntok.
+template <class Dec>
+struct KernK {
+  template <int N>
+  static void run(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, float* out) {
+    run_k<Dec, N>(cols, w, a, a_stride, out);
+  }
+};
+
+/// Fills sc[] from 16 per-group i16 scales.
+static inline void scales_from_groups(const int16_t* s16, Decoded& dec) {
+  for (int r = 0; r < 8; ++r) dec.sc[r] = scale_pair(s16, 2 * r);
+}
+/// Fills sc[] from 8 per-32 i16 scales.
+static inline void scales_from_runs(const int16_t* s8, Decoded& dec) {
+  for (int r = 0; r < 8; ++r) dec.sc[r] = _mm256_set1_epi16(s8[r]);
+}
+
+/// 6-bit scale/min pairs of Q4_K/Q5_K (gguf.md §4.7.3).
+static inline void unpack_k4_scales(const uint8_t* s, int16_t* sc, int16_t* m) {
+  for (int b = 0; b < 4; ++b) {
+    sc[b] = s[b] & 63;
+    m[b] = s[b + 4] & 63;
+  }
+  for (int b = 4; b < 8; ++b) {
+    sc[b] = (s[b + 4] & 0xF) | ((s[b - 4] >> 6) << 4);
+    m[b] = (s[b + 4] >> 4) | ((s[b] >> 6) << 4);
+  }
+}
+
+/// bias16 for per-32 mins: group g (16 codes) gets the min of its run g/2.
+static inline __m256i mins_per_group(const int16_t* m) {
+  return _mm256_setr_epi16(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3], m[4], m[4], m[5], m[5], m[6], m[6],
+                           m[7], m[7]);
+}
+
+struct DecQ4K {
+  static constexpr bool kSigned = false, kBias = true;
+  static constexpr int kBytes = 144;
+  static void decode(const uint8_t* p, Decoded& dec) {
+    const auto& b = *reinterpret_cast<const BlockQ4_K*>(p);
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    for (int c = 0; c < 4; ++c) {
+      const __m256i v = load256(b.qs + 32 * c);
+      dec.q[2 * c] = _mm256_and_si256(v, mask);
+      dec.q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+    }
+    int16_t sc[8], m[8];
+    unpack_k4_scales(b.scales, sc, m);
+    scales_from_runs(sc, dec);
+    dec.bias16 = mins_per_group(m);
+    dec.d = f16(b.d);
+    dec.dbias = -f16(b.dmin);
+  }
+};
+
+struct DecQ5K {
+  static constexpr bool kSigned = false, kBias = true;
+  static constexpr int kBytes = 176;
+  static void decode(const uint8_t* p, Decoded& dec) {
+    const auto& b = *reinterpret_cast<const BlockQ5_K*>(p);
+    const __m256i mask = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    const __m256i qh = load256(b.qh);
+    for (int c = 0; c < 4; ++c) {
+      const __m256i v = load256(b.qs + 32 * c);
+      const __m256i h0 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c)), one);
+      const __m256i h1 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c + 1)), one);
+      dec.q[2 * c] = _mm256_or_si256(_mm256_and_si256(v, mask), _mm256_slli_epi16(h0, 4));
+      dec.q[2 * c + 1] =
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), _mm256_slli_epi16(h1, 4));
+    }
+    int16_t sc[8], m[8];
+    unpack_k4_scales(b.scales, sc, m);
+    scales_from_runs(sc, dec);
+    dec.bias16 = mins_per_group(m);
+    dec.d = f16(b.d);
+    dec.dbias = -f16(b.dmin);
+  }
+};
+
+struct DecQ6K {
+  static constexpr bool kSigned = false, kBias = true;
+  static constexpr int kBytes = 210;
+  static void decode(const uint8_t* p, Decoded& dec) {
+    const auto& b = *reinterpret_cast<const BlockQ6_K*>(p);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+    for (int n = 0; n < 2; ++n) {
+      const __m256i ql0 = load256(b.ql + 64 * n), ql1 = load256(b.ql + 64 * n + 32);
+      const __m256i qh = load256(b.qh + 32 * n);
+      const __m256i lo[4] = {_mm256_and_si256(ql0, m4), _mm256_and_si256(ql1, m4),
+                             _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                             _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4)};
+      for (int k = 0; k < 4; ++k) {
+        const __m256i hi = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), m2);
+        dec.q[4 * n + k] = _mm256_or_si256(lo[k], _mm256_slli_epi16(hi, 4));
+      }
+    }
+    int16_t s16[16];
+    for (int g = 0; g < 16; ++g) s16[g] = b.scales[g];
+    scales_from_groups(s16, dec);
+    // Codes are stored +32: Σ sc_g (Σ q qa - 32 bsums_g).
+    dec.bias16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+    dec.d = f16(b.d);
+    dec.dbias = -32.0f * dec.d;
+  }
+};
+
+struct DecQ2K {
+  static constexpr bool kSigned = false, kBias = true;
+  static constexpr int kBytes = 84;
+  static void decode(const uint8_t* p, Decoded& dec) {
+    const auto& b = *reinterpret_cast<const BlockQ2_K*>(p);
+    const __m256i m2 = _mm256_set1_epi8(0x03);
+    for (int n = 0; n < 2; ++n) {
+      const __m256i v = load256(b.qs + 32 * n);
+      for (int j = 0; j < 4; ++j)
+        dec.q[4 * n + j] = _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(2 * j)), m2);
+    }
+    int16_t s16[16], m16[16];
+    for (int g = 0; g < 16; ++g) {
+      s16[g] = b.scales[g] & 0xF;
+      m16[g] = b.scales[g] >> 4;
+    }
+    scales_from_groups(s16, dec);
+    dec.bias16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m16));
+    dec.d = f16(b.d);
+    dec.dbias = -f16(b.dmin);
+  }
+};
+
+struct DecQ3K {
+  static constexpr bool kSigned = false, kBias = true;
+  static constexpr int kBytes = 110;
+  static void decode(const uint8_t* p, Decoded& dec) {
+    const auto& b = *reinterpret_cast<const BlockQ3_K*>(p);
+    const __m256i m2 = _mm256_set1_epi8(0x03), one = _mm256_set1_epi8(1);
+    const __m256i hm = load256(b.hmask);
+    for (int n = 0; n < 2; ++n) {
+      const __m256i v = load256(b.qs + 32 * n);
+      for (int j = 0; j < 4; ++j) {
+        const __m256i q2 = _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(2 * j)), m2);
+        const __m256i hb = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(4 * n + j)), one);
+        // q + 4 = q2 + 4*hbit in 0..7; the +4 comes back out through bsums.
+        dec.q[4 * n + j] = _mm256_or_si256(q2, _mm256_slli_epi16(hb, 2));
+      }
+    }
+    int16_t s16[16];
+    for (int g = 0; g < 16; ++g) {
+      const int lo4 = g < 8 ? (b.scales[g] & 0xF) : (b.scales[g - 8] >> 4);
+      const int hi2 = (b.scales[8 + g % 4] >> (2 * (g / 4))) & 3;
+      s16[g] = static_cast<int16_t>((lo4 | (hi2 << 4)) - 32);
+    }
+    scales_from_groups(s16, dec);
+    dec.bias16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s16));
+    dec.d = f16(b.d);
+    dec.dbias = -4.0f * dec.d;
+  }
+};
+
+struct DecIq4xs {
+  static constexpr bool kSigned = true, kBias = false;
+  static constexpr int kBytes = 136;
+  static void decode(const uint8_t* p, Decoded& dec) {
+    const auto& b = *reinterpret_cast<const BlockIQ4_XS*>(p);
+    const __m256i table =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+    int16_t s8[8];
+    for (int r = 0; r < 8; ++r) {
+      dec.q[r] = _mm256_shuffle_epi8(table, nibbles_32(b.qs + 16 * r));
+      s8[r] = static_cast<int16_t>((((b.scales_l[r / 2] >> (4 * (r % 2))) & 0xF) |
+                                    (((b.scales_h >> (2 * r)) & 3) << 4)) - 32);
+    }
+    scales_from_runs(s8, dec);
+    dec.d = f16(b.d);
+  }
+};
+
+}  // namespace
+}  // namespace avx2
+
+/// AVX2 kernels for the 256-element formats (called from avx2_dot_kernel).
+DotKernel avx2_dot_kernel_k(uint32_t type) {
+  using namespace avx2;
+  constexpr auto k256 = ActKind::kQ8K;
+  switch (static_cast<DType>(type)) {
+    case DType::Q2_K: return {k256, dispatch_ntok<KernK<DecQ2K>>};
+    case DType::Q3_K: return {k256, dispatch_ntok<KernK<DecQ3K>>};
+    case DType::Q4_K: return {k256, dispatch_ntok<KernK<DecQ4K>>};
+    case DType::Q5_K: return {k256, dispatch_ntok<KernK<DecQ5K>>};
+    case DType::Q6_K: return {k256, dispatch_ntok<KernK<DecQ6K>>};
+    case DType::IQ4_XS: return {k256, dispatch_ntok<KernK<DecIq4xs>>};
+    default: return {};
+  }
+}
+
+}  // namespace mixcl::backend::kernels

@@ -1,0 +1,95 @@
+#pragma once
+// One OpenCL device as a mixcl Device: context, a compute and a copy queue, chunked buffers with a budget,
+// kernels from the embedded cl_kernels/*.cl built through an on-disk program cache, and the ops.
+#include <CL/opencl.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "backend/device.h"
+#include "backend/opencl/program_cache.h"
+
+namespace mixcl::backend {
+
+/// How an OpenCL device is set up.
+struct OpenCLOptions {
+  uint64_t budget_bytes = 0;        // 0: 90% of global memory
+  uint64_t max_alloc_override = 0;  // tests: force a smaller max allocation (one cl_mem)
+  std::string cache_dir;  // "": $MIXCL_CACHE_DIR, else $XDG_CACHE_HOME/mixcl/kernels, else ~/.cache/mixcl/kernels
+  std::string variant;    // "": by capability; "vector" (CPU-like) or "workgroup" (GPU-like) forces a shape
+};
+
+/// Kernel shape an op family is built in (see docs/backend.md).
+enum class KernelShape { kVector, kWorkGroup };
+
+/// An OpenCL device. Ops are enqueued in order on the compute queue; copies go on the copy queue.
+class OpenCLDevice final : public Device {
+ public:
+  OpenCLDevice(cl::Platform platform, cl::Device device, std::string name, const OpenCLOptions& options = {});
+  ~OpenCLDevice() override;
+
+  cl::Context& context() { return context_; }
+  const cl::Device& cl_device() const { return device_; }
+  const cl::Platform& cl_platform() const { return platform_; }
+  cl::CommandQueue& compute_queue() { return compute_queue_; }
+  cl::CommandQueue& copy_queue() { return copy_queue_; }
+  /// The on-disk program cache this device builds through (hit/miss counters for tests and logs).
+  ProgramCache& program_cache() { return cache_; }
+  /// The shape the ops of this device use.
+  KernelShape shape() const { return shape_; }
+  /// "-cl-std=CL3.0" / "-cl-std=CL1.2" / "" as the device supports; prepended to every build.
+  const std::string& std_option() const { return std_option_; }
+
+  /// Kernel `kernel_name` from cl_kernels/<file> built with `build_options` (-D macros); programs are
+  /// compiled once per (file, options) per process and cached on disk. Each call returns a new cl::Kernel,
+  /// so callers may set its arguments without racing other users.
+  cl::Kernel kernel(std::string_view file, std::string_view kernel_name, const std::string& build_options = "");
+  /// The program built from `file` (an embedded cl_kernels file name) with `build_options`.
+  cl::Program program(std::string_view file, const std::string& build_options = "");
+
+  std::shared_ptr<Buffer> allocate(uint64_t bytes, uint64_t granule = 1) override;
+  /// Asynchronous on the copy queue; does not wait for earlier ops, so the destination must not be in use.
+  Event upload(Buffer& dst, uint64_t offset, const void* src, uint64_t bytes) override;
+  /// Asynchronous on the copy queue, after every op enqueued before it (so results are complete).
+  Event download(const Buffer& src, uint64_t offset, void* dst, uint64_t bytes) override;
+  void wait_for(const Event& event) override;
+  void finish() override;
+
+  void add(View a, View b, View out, uint64_t n) override;
+  void scale(View x, float s, View out, uint64_t n) override;
+  void rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, float eps) override;
+
+ private:
+  // An op's kernel from the table, built on first use; call with ops_mutex_ held.
+  cl::Kernel& op_kernel(std::string_view file, std::string_view name, const std::string& options);
+  // Turns a cl::Error of `call` into a mixcl::Error naming this device.
+  [[noreturn]] void rethrow(const char* call, const cl::Error& e) const;
+
+  cl::Platform platform_;
+  cl::Device device_;
+  cl::Context context_;
+  cl::CommandQueue compute_queue_, copy_queue_;
+  ProgramCache cache_;
+  KernelShape shape_ = KernelShape::kVector;
+  std::string std_option_;
+  std::string cache_device_id_;  // device name + driver + platform version, part of each cache key
+
+  std::mutex programs_mutex_;
+  std::map<std::pair<std::string, std::string>, cl::Program> programs_;  // (file, options) -> program
+  std::mutex ops_mutex_;  // kernel args are set then enqueued under this lock
+  std::map<std::tuple<std::string, std::string, std::string>, cl::Kernel> op_kernels_;  // (file, opts, name)
+};
+
+/// The cl::Buffer of chunk `i` of a buffer made by an OpenCLDevice (its byte range is buffer.chunk_range(i)).
+const cl::Buffer& cl_chunk(const Buffer& buffer, size_t i);
+/// Every usable OpenCL device of every platform (empty when there is no platform or no device).
+std::vector<std::unique_ptr<OpenCLDevice>> discover_opencl_devices(const OpenCLOptions& options = {});
+/// Reads what a device is and can do.
+Capabilities probe_opencl_capabilities(const cl::Platform& platform, const cl::Device& device);
+
+}  // namespace mixcl::backend
