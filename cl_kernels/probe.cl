@@ -16,6 +16,9 @@ __kernel void read_bandwidth(__global const VEC* restrict data, uint steps, __gl
 #if LAYOUT == 0
   const uint stride = get_global_size(0);
   uint i = get_global_id(0);
+#elif LAYOUT == 2
+  const uint stride = 1;
+  uint i = get_global_id(0) * steps;
 #else
   const uint stride = local_size;
   uint i = get_group_id(0) * local_size * steps + lid;

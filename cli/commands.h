@@ -6,5 +6,6 @@ namespace mixcl::cli {
 
 void add_devices_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+void add_synth_command(CLI::App& app);
 
 }  // namespace mixcl::cli

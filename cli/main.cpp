@@ -1,5 +1,5 @@
 // The mixcl command: parses flags, runs one subcommand, turns library errors into one clear message.
-#include <spdlog/sinks/stderr_color_sinks.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
 
   mixcl::cli::add_devices_command(app);
   mixcl::cli::add_inspect_command(app);
+  mixcl::cli::add_synth_command(app);
 
   try {
     app.parse(argc, argv);

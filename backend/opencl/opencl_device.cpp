@@ -38,6 +38,19 @@ std::string pick_std_option(const Capabilities& caps) {
   return "";
 }
 
+// The source of `file`; "a.cl+b.cl" names the embedded files joined in that order (a format's definitions
+// in front of shared kernel bodies, as the matmul kernels are built).
+std::string program_source(std::string_view file) {
+  std::string source;
+  for (size_t begin = 0; begin <= file.size();) {
+    const size_t end = std::min(file.find('+', begin), file.size());
+    source += embedded_kernel_source(file.substr(begin, end - begin));
+    source += '\n';
+    begin = end + 1;
+  }
+  return source;
+}
+
 }  // namespace
 
 OpenCLDevice::OpenCLDevice(cl::Platform platform, cl::Device device, std::string name, const OpenCLOptions& options)
@@ -86,7 +99,7 @@ cl::Program OpenCLDevice::program(std::string_view file, const std::string& buil
   auto key = std::make_pair(std::string(file), options);
   if (auto it = programs_.find(key); it != programs_.end()) return it->second;
   cl::Program prog =
-      cache_.build(context_, device_, name(), cache_device_id_, file, embedded_kernel_source(file), options);
+      cache_.build(context_, device_, name(), cache_device_id_, file, program_source(file), options);
   programs_.emplace(std::move(key), prog);
   return prog;
 }

@@ -1,9 +1,11 @@
 #include "model/arch/deepseek2_config.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
 #include "common/error.h"
+#include "model/gguf/gguf_file.h"
 
 namespace mixcl::arch {
 namespace {
@@ -292,6 +294,151 @@ ParamCounts active_params(const Deepseek2Config& c) {
   p.output = static_cast<uint64_t>(c.n_vocab) * c.n_embd;  // the head is read whether tied or not
   p.routed_experts = static_cast<uint64_t>(c.n_layer - c.n_dense) * c.n_expert_used * expert_params(c);
   return p;
+}
+
+}  // namespace mixcl::arch
+
+// ---- reading a GGUF -------------------------------------------------------------------------------------
+
+namespace mixcl::arch {
+namespace {
+
+// "deepseek2.<key>" in messages.
+std::string full_key(std::string_view key) { return "deepseek2." + std::string(key); }
+
+uint32_t required_u32(const gguf::GgufFile& f, std::string_view key, std::string_view meaning) {
+  if (!f.has(key))
+    fail("{}: missing metadata key '{}' ({}); the file is not a complete deepseek2 model", f.path(),
+         full_key(key), meaning);
+  return f.get_u32(key);
+}
+
+}  // namespace
+
+Deepseek2Config from_gguf(const gguf::GgufFile& f) {
+  if (f.architecture() != "deepseek2")
+    fail("{}: general.architecture is '{}', expected 'deepseek2'", f.path(), f.architecture());
+  Deepseek2Config c;
+  c.name = "gguf";
+  const uint32_t blocks = required_u32(f, "block_count", "number of blocks");
+  c.n_nextn = f.get_u32("nextn_predict_layers", 0);
+  if (c.n_nextn >= blocks)
+    fail("{}: {} = {} leaves no decoder blocks out of {} = {}", f.path(), full_key("nextn_predict_layers"),
+         c.n_nextn, full_key("block_count"), blocks);
+  c.n_layer = blocks - c.n_nextn;
+  c.context_length = required_u32(f, "context_length", "training context");
+  c.n_embd = required_u32(f, "embedding_length", "hidden size E");
+  c.n_head = required_u32(f, "attention.head_count", "attention heads H");
+  c.kv_lora_rank = required_u32(f, "attention.kv_lora_rank", "KV latent size Lkv");
+  c.rope_dim = required_u32(f, "rope.dimension_count", "rotary dims dr");
+  c.n_dense = f.get_u32("leading_dense_block_count", 0);
+  c.n_ff = c.n_dense > 0 ? required_u32(f, "feed_forward_length", "dense FFN width F, needed when D > 0")
+                         : f.get_u32("feed_forward_length", 0);
+  c.n_expert = required_u32(f, "expert_count", "routed experts X");
+  c.n_expert_used = required_u32(f, "expert_used_count", "experts per token k");
+  c.n_ff_exp = required_u32(f, "expert_feed_forward_length", "expert FFN width Fe");
+  c.n_expert_shared = required_u32(f, "expert_shared_count", "shared experts S");
+  c.n_group = std::max<uint32_t>(1, f.get_u32("expert_group_count", 1));
+  c.n_group_used = std::max<uint32_t>(1, f.get_u32("expert_group_used_count", 1));
+  if (!f.has("attention.layer_norm_rms_epsilon"))
+    fail("{}: missing metadata key '{}' (RMSNorm epsilon)", f.path(), full_key("attention.layer_norm_rms_epsilon"));
+  c.rms_eps = f.get_f32("attention.layer_norm_rms_epsilon");
+  c.rope_base = f.get_f32("rope.freq_base", 10000.0f);
+  c.expert_weights_scale = f.get_f32("expert_weights_scale", 1.0f);
+  if (c.expert_weights_scale == 0.0f) c.expert_weights_scale = 1.0f;  // 0 means "no scaling"
+  c.expert_weights_norm = f.get_bool("expert_weights_norm", false);
+  const uint32_t gating = f.get_u32("expert_gating_func", 1);  // quirk Q2: missing = softmax
+  if (gating < 1 || gating > 4)
+    fail("{}: {} = {} is not a known gating function (1 softmax, 2 sigmoid, 3 softmax after top-k, 4 "
+         "sqrt-softplus)",
+         f.path(), full_key("expert_gating_func"), gating);
+  c.gating = static_cast<GatingFunc>(gating);
+
+  // Vocabulary: vocab_size, else the token list length.
+  if (f.has("vocab_size")) {
+    c.n_vocab = f.get_u32("vocab_size");
+  } else if (const auto* tokens = f.find("tokenizer.ggml.tokens")) {
+    c.n_vocab = static_cast<uint32_t>(tokens->array_size());
+  } else {
+    fail("{}: neither '{}' nor 'tokenizer.ggml.tokens' gives the vocabulary size", f.path(), full_key("vocab_size"));
+  }
+
+  // YaRN (quirk Q3: the file stores 0.1 x mscale_all_dim).
+  const std::string scaling = f.get_string("rope.scaling.type", "none");
+  if (scaling == "yarn") {
+    c.yarn = true;
+    if (!f.has("rope.scaling.factor") || !f.has("rope.scaling.original_context_length"))
+      fail("{}: rope scaling is yarn but '{}' or '{}' is missing", f.path(), full_key("rope.scaling.factor"),
+           full_key("rope.scaling.original_context_length"));
+    c.yarn_factor = f.get_f32("rope.scaling.factor");
+    c.yarn_orig_ctx = f.get_u32("rope.scaling.original_context_length");
+    c.mscale_all_dim = f.get_f32("rope.scaling.yarn_log_multiplier", 0.0f) / 0.1f;
+    c.yarn_beta_fast = f.get_f32("rope.scaling.yarn_beta_fast", 32.0f);
+    c.yarn_beta_slow = f.get_f32("rope.scaling.yarn_beta_slow", 1.0f);
+  } else if (scaling != "none") {
+    fail("{}: {} = '{}' is not supported for deepseek2 (expected 'yarn' or 'none')", f.path(),
+         full_key("rope.scaling.type"), scaling);
+  }
+
+  // q-LoRA by tensor presence (quirk Q1), cross-checked against q_lora_rank.
+  if (auto qa = f.find_tensor("blk.0.attn_q_a.weight")) {
+    c.q_lora_rank = static_cast<uint32_t>(qa->ne[1]);
+    if (f.has("attention.q_lora_rank") && f.get_u32("attention.q_lora_rank") != c.q_lora_rank)
+      fail("{}: {} = {} but tensor blk.0.attn_q_a.weight has {} rows", f.path(), full_key("attention.q_lora_rank"),
+           f.get_u32("attention.q_lora_rank"), c.q_lora_rank);
+  } else if (!f.find_tensor("blk.0.attn_q.weight")) {
+    fail("{}: block 0 has neither attn_q_a.weight (q-LoRA) nor attn_q.weight", f.path());
+  }
+
+  // MLA layout by tensor presence; dn and dv from the *_mla keys or the tensors, never from key_length (Q6).
+  const auto kb = f.find_tensor("blk.0.attn_k_b.weight");
+  const auto vb = f.find_tensor("blk.0.attn_v_b.weight");
+  const auto kvb = f.find_tensor("blk.0.attn_kv_b.weight");
+  if (kb && vb) {
+    c.mla = MlaLayout::kSplit;
+    c.nope_dim = static_cast<uint32_t>(kb->ne[0]);
+    c.v_head_dim = static_cast<uint32_t>(vb->ne[1]);
+    if (f.has("attention.key_length_mla") && f.get_u32("attention.key_length_mla") != c.nope_dim + c.rope_dim)
+      fail("{}: {} = {} but attn_k_b ({} key dims) + {} rotary dims = {}", f.path(),
+           full_key("attention.key_length_mla"), f.get_u32("attention.key_length_mla"), c.nope_dim, c.rope_dim,
+           c.nope_dim + c.rope_dim);
+    if (f.has("attention.value_length_mla") && f.get_u32("attention.value_length_mla") != c.v_head_dim)
+      fail("{}: {} = {} but attn_v_b has {} value dims", f.path(), full_key("attention.value_length_mla"),
+           f.get_u32("attention.value_length_mla"), c.v_head_dim);
+  } else if (kvb) {
+    c.mla = MlaLayout::kLegacy;
+    if (f.has("attention.key_length_mla"))
+      fail("{}: {} is present (an MLA-split file) but block 0 has attn_kv_b instead of attn_k_b/attn_v_b",
+           f.path(), full_key("attention.key_length_mla"));
+    const uint32_t key_length = required_u32(f, "attention.key_length", "dn + dr in legacy MLA files");
+    if (key_length <= c.rope_dim)
+      fail("{}: {} = {} must exceed the rotary dims {}", f.path(), full_key("attention.key_length"), key_length,
+           c.rope_dim);
+    c.nope_dim = key_length - c.rope_dim;
+    const uint64_t per_head = c.n_head > 0 ? kvb->ne[1] / c.n_head : 0;
+    c.v_head_dim = f.get_u32("attention.value_length", static_cast<uint32_t>(per_head - c.nope_dim));
+    if (per_head * c.n_head != kvb->ne[1] || per_head != c.nope_dim + c.v_head_dim)
+      fail("{}: attn_kv_b has {} rows, expected H (dn + dv) = {} x ({} + {})", f.path(), kvb->ne[1], c.n_head,
+           c.nope_dim, c.v_head_dim);
+  } else {
+    fail("{}: block 0 has neither attn_k_b/attn_v_b (MLA-split) nor attn_kv_b (legacy)", f.path());
+  }
+
+  c.tied_output = !f.find_tensor("output.weight");  // quirk Q5
+  c.router_bias = c.n_dense < c.n_layer && f.find_tensor(fmt::format("blk.{}.exp_probs_b.bias", c.n_dense));
+  if (auto embd = f.find_tensor("token_embd.weight")) {
+    if (embd->ne[0] != c.n_embd || embd->ne[1] != c.n_vocab)
+      fail("{}: token_embd.weight is {{{}, {}}} but the metadata says E = {}, V = {}", f.path(), embd->ne[0],
+           embd->ne[1], c.n_embd, c.n_vocab);
+  } else {
+    fail("{}: tensor token_embd.weight is missing", f.path());
+  }
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    fail("{}: {}", f.path(), e.what());
+  }
+  return c;
 }
 
 }  // namespace mixcl::arch

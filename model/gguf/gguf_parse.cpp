@@ -362,7 +362,10 @@ class Parser {
     std::vector<size_t> order(out_.tensors.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(),
-              [&](size_t x, size_t y) { return out_.tensors[x].offset < out_.tensors[y].offset; });
+              [&](size_t x, size_t y) {
+                const uint64_t ox = out_.tensors[x].offset, oy = out_.tensors[y].offset;
+                return ox != oy ? ox < oy : x < y;  // ties in file order, so messages are stable
+              });
     for (size_t k = 1; k < order.size(); ++k) {
       const GgufTensorInfo& prev = out_.tensors[order[k - 1]];
       const GgufTensorInfo& cur = out_.tensors[order[k]];

@@ -50,12 +50,11 @@ void fit_k4(const float* x, int nmax, float rmin, int nstep, uint16_t& d16, uint
   for (int k = 0; k < 256; ++k) sum_x2 += x[k] * x[k];
   const float av_x = std::sqrt(sum_x2 / 256);
   float scales[8], mins[8], w[32];
-  uint8_t aux[32];
   float max_scale = 0, max_min = 0;
   for (int b = 0; b < 8; ++b) {
     // Weight large magnitudes more (relative to the block's rms) so outliers are reproduced well.
     for (int l = 0; l < 32; ++l) w[l] = av_x + std::fabs(x[32 * b + l]);
-    scales[b] = fit_scale_min(32, nmax, x + 32 * b, w, L + 32 * b, aux, &mins[b], rmin, 0.1f, nstep, false);
+    scales[b] = fit_scale_min(32, nmax, x + 32 * b, w, L + 32 * b, &mins[b], rmin, 0.1f, nstep, false);
     max_scale = std::max(max_scale, scales[b]);
     max_min = std::max(max_min, mins[b]);
   }
@@ -108,14 +107,14 @@ void q_q5_k(const float* x, uint8_t* dst, uint64_t nb) {
 }
 
 void q_q2_k(const float* x, uint8_t* dst, uint64_t nb) {
-  uint8_t L[256], aux[16];
+  uint8_t L[256];
   float w[16], scales[16], mins[16];
   for (uint64_t i = 0; i < nb; ++i, x += 256) {
     BlockQ2_K b;
     float max_scale = 0, max_min = 0;
     for (int g = 0; g < 16; ++g) {
       for (int l = 0; l < 16; ++l) w[l] = std::fabs(x[16 * g + l]);
-      scales[g] = fit_scale_min(16, 3, x + 16 * g, w, L + 16 * g, aux, &mins[g], -0.5f, 0.1f, 15, true);
+      scales[g] = fit_scale_min(16, 3, x + 16 * g, w, L + 16 * g, &mins[g], -0.5f, 0.1f, 15, true);
       max_scale = std::max(max_scale, scales[g]);
       max_min = std::max(max_min, mins[g]);
     }

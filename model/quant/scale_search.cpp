@@ -7,26 +7,45 @@
 namespace mixcl::quant::detail {
 namespace {
 
-// Weighted error of x ≈ scale*L + min.
-float fit_error(int n, const float* x, const float* w, const uint8_t* L, float scale, float min, bool use_mad) {
-  float err = 0;
-  for (int i = 0; i < n; ++i) {
-    const float diff = scale * static_cast<float>(L[i]) + min - x[i];
-    err += w[i] * (use_mad ? std::fabs(diff) : diff * diff);
-  }
-  return err;
+constexpr int kLanes = 8;  // group sizes (16, 32) are multiples of this; lane-wise sums let the compiler vectorize
+
+// Rounds to nearest (ties to even) in float and clamps to [0, nmax]; exact for |v| < 2^22.
+inline float round_clamp(float v, float nmax) {
+  const float r = (v + 12582912.0f) - 12582912.0f;
+  return r < 0 ? 0 : (r > nmax ? nmax : r);
+}
+
+inline float lane_sum(const float* a) {
+  float s = 0;
+  for (int k = 0; k < kLanes; ++k) s += a[k];
+  return s;
+}
+
+// Weighted sum of |scale*L + min - x| over codes from grid `iscale` (only used for use_mad).
+float mad_error(int n, const float* x, const float* xs, const float* w, float iscale, float nmax, float scale,
+                float min) {
+  float acc[kLanes] = {};
+  for (int i = 0; i < n; i += kLanes)
+    for (int k = 0; k < kLanes; ++k) {
+      const float l = round_clamp(iscale * xs[i + k], nmax);
+      const float diff = scale * l + min - x[i + k];
+      acc[k] += w[i + k] * (diff < 0 ? -diff : diff);
+    }
+  return lane_sum(acc);
 }
 
 }  // namespace
 
-float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L, uint8_t* aux, float* neg_min,
-                    float rmin, float rdelta, int nstep, bool use_mad) {
-  float lo = x[0], hi = x[0], sum_w = 0, sum_x = 0;
+float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L, float* neg_min, float rmin,
+                    float rdelta, int nstep, bool use_mad) {
+  float lo = x[0], hi = x[0];
+  double sum_w = 0, sum_x = 0, sum_x2 = 0;
   for (int i = 0; i < n; ++i) {
     lo = std::min(lo, x[i]);
     hi = std::max(hi, x[i]);
     sum_w += w[i];
     sum_x += w[i] * x[i];
+    sum_x2 += static_cast<double>(w[i]) * x[i] * x[i];
   }
   lo = std::min(lo, 0.0f);  // the format stores -min >= 0, so the offset can only move values down
   if (hi == lo) {
@@ -34,38 +53,60 @@ float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L,
     *neg_min = -lo;
     return 0;
   }
+  float xs[32];  // x - lo, the grid coordinate before scaling
+  for (int i = 0; i < n; ++i) xs[i] = x[i] - lo;
+  const float fmax = static_cast<float>(nmax);
   const float range = hi - lo;
-  float iscale = static_cast<float>(nmax) / range;
-  float scale = 1 / iscale, min = lo;
-  for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(std::clamp(nearest_int(iscale * (x[i] - lo)), 0, nmax));
-  float best = fit_error(n, x, w, L, scale, min, use_mad);
-  for (int k = 0; k <= nstep; ++k) {
-    iscale = (rmin + rdelta * static_cast<float>(k) + static_cast<float>(nmax)) / range;
-    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = std::clamp(nearest_int(iscale * (x[i] - lo)), 0, nmax);
-      aux[i] = static_cast<uint8_t>(l);
-      const float wl = w[i] * static_cast<float>(l);
-      sum_l += wl;
-      sum_l2 += wl * static_cast<float>(l);
-      sum_xl += wl * x[i];
-    }
-    const float det = sum_w * sum_l2 - sum_l * sum_l;
+  // Weighted squared error of scale*L + min from the grid sums, in double to avoid cancellation.
+  auto sq_error = [&](double s, double m, double sl, double sl2, double sxl) {
+    return s * s * sl2 + 2 * s * m * sl - 2 * s * sxl + m * m * sum_w - 2 * m * sum_x + sum_x2;
+  };
+  // Grid 0: min/max mapped onto 0..nmax.
+  float best_iscale = fmax / range, scale = range / fmax, min = lo;
+  float best;
+  {
+    float al[kLanes] = {}, al2[kLanes] = {}, axl[kLanes] = {};
+    for (int i = 0; i < n; i += kLanes)
+      for (int k = 0; k < kLanes; ++k) {
+        const float l = round_clamp(best_iscale * xs[i + k], fmax), wl = w[i + k] * l;
+        al[k] += wl;
+        al2[k] += wl * l;
+        axl[k] += wl * x[i + k];
+      }
+    best = use_mad ? mad_error(n, x, xs, w, best_iscale, fmax, scale, min)
+                   : static_cast<float>(sq_error(scale, min, lane_sum(al), lane_sum(al2), lane_sum(axl)));
+  }
+  for (int step = 0; step <= nstep; ++step) {
+    const float iscale = (rmin + rdelta * static_cast<float>(step) + fmax) / range;
+    float al[kLanes] = {}, al2[kLanes] = {}, axl[kLanes] = {};
+    for (int i = 0; i < n; i += kLanes)
+      for (int k = 0; k < kLanes; ++k) {
+        const float l = round_clamp(iscale * xs[i + k], fmax), wl = w[i + k] * l;
+        al[k] += wl;
+        al2[k] += wl * l;
+        axl[k] += wl * x[i + k];
+      }
+    const double sl = lane_sum(al), sl2 = lane_sum(al2), sxl = lane_sum(axl);
+    const double det = sum_w * sl2 - sl * sl;
     if (det <= 0) continue;
-    float this_scale = (sum_w * sum_xl - sum_x * sum_l) / det;
-    float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / det;
+    // Weighted least-squares (scale, min) for these codes.
+    double this_scale = (sum_w * sxl - sum_x * sl) / det;
+    double this_min = (sl2 * sum_x - sl * sxl) / det;
     if (this_min > 0) {  // a positive offset is not representable: refit the scale alone with min = 0
       this_min = 0;
-      this_scale = sum_xl / sum_l2;
+      this_scale = sxl / sl2;
     }
-    const float err = fit_error(n, x, w, aux, this_scale, this_min, use_mad);
+    const float err = use_mad ? mad_error(n, x, xs, w, iscale, fmax, static_cast<float>(this_scale),
+                                          static_cast<float>(this_min))
+                              : static_cast<float>(sq_error(this_scale, this_min, sl, sl2, sxl));
     if (err < best) {
-      std::copy(aux, aux + n, L);
       best = err;
-      scale = this_scale;
-      min = this_min;
+      best_iscale = iscale;
+      scale = static_cast<float>(this_scale);
+      min = static_cast<float>(this_min);
     }
   }
+  for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(round_clamp(best_iscale * xs[i], fmax));
   *neg_min = -min;
   return scale;
 }

@@ -17,11 +17,11 @@ inline int nearest_int(float v) {
 }
 
 /// Fits x ≈ scale*L + min with L in 0..nmax, min <= 0, minimising sum w*err^2 (or w*|err| when use_mad):
-/// tries the plain min/max grid and `nstep`+1 stretched grids (nmax + rmin + rdelta*k), each followed by a
-/// closed-form least-squares solve for (scale, min). Writes codes to L; returns scale, stores -min in
-/// *neg_min. `aux` is scratch of n bytes.
-float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L, uint8_t* aux, float* neg_min,
-                    float rmin, float rdelta, int nstep, bool use_mad);
+/// tries the plain min/max grid and `nstep`+1 stretched grids (nmax + rmin + rdelta*k steps over the
+/// range), each followed by a closed-form weighted least-squares solve for (scale, min). n is 16 or 32.
+/// Writes the codes of the best grid to L; returns scale and stores -min in *neg_min.
+float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L, float* neg_min, float rmin,
+                    float rdelta, int nstep, bool use_mad);
 
 /// Fits x ≈ scale*(L - nmax) with L - nmax in -nmax..nmax-1, starting from the grid that maps the largest
 /// magnitude to -nmax, then greedily moving single codes while the x^2-weighted fit improves. Returns scale.

@@ -41,14 +41,15 @@ void decode_q5_0(const uint8_t* p, float* y) {
   uint32_t qh;
   std::memcpy(&qh, b.qh, 4);
   for (int e = 0; e < 32; ++e)
-    y[e] = d * static_cast<float>((nib32(b.qs, e) | (((qh >> e) & 1) << 4)) - 16);
+    y[e] = d * static_cast<float>((nib32(b.qs, e) | static_cast<int>(((qh >> e) & 1) << 4)) - 16);
 }
 void decode_q5_1(const uint8_t* p, float* y) {
   const auto& b = as_block<BlockQ5_1>(p);
   const float d = fp16_to_fp32(b.d), m = fp16_to_fp32(b.m);
   uint32_t qh;
   std::memcpy(&qh, b.qh, 4);
-  for (int e = 0; e < 32; ++e) y[e] = d * static_cast<float>(nib32(b.qs, e) | (((qh >> e) & 1) << 4)) + m;
+  for (int e = 0; e < 32; ++e)
+    y[e] = d * static_cast<float>(nib32(b.qs, e) | static_cast<int>(((qh >> e) & 1) << 4)) + m;
 }
 void decode_mxfp4(const uint8_t* p, float* y) {
   const auto& b = as_block<BlockMXFP4>(p);

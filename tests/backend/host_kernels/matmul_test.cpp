@@ -19,13 +19,14 @@ namespace {
 
 using reference::MatmulCase;
 
-// Stated bound on max |y - exact| / rms(exact) over a case (exact = double product with unrounded
+// Stated bound on max |y - exact| / Σ|W||x| over a case (exact = double product with unrounded
 // activations). Float weights only see f32 rounding; the others also see the 8-bit activation rounding
-// (each activation moves by up to amax/254 of its block, gguf.md §5.3), which is larger for the 256-element
-// Q8_K blocks because one outlier sets the scale of 256 values.
+// (each activation moves by up to amax/254 of its block, gguf.md §5.3: at most 1/254 of Σ|W||x| when all
+// values of a block are equal in size, more with outliers; random signs make it far smaller in practice).
+// The 256-element Q8_K blocks round coarser, as one outlier sets the scale of 256 values.
 double normalised_bound(DType type) {
   const uint32_t block = dtype_info(type).block_elems;
-  return block == 1 ? 1e-5 : block == 32 ? 0.03 : 0.06;
+  return block == 1 ? 1e-5 : block == 32 ? 0.01 : 0.02;
 }
 
 // The f32 accumulation error allowed against the double product with the same rounded activations:
@@ -61,7 +62,7 @@ TEST_P(MatmulCaseTest, MatchesDoubleReferenceOnEveryIsa) {
   for (KernelIsa isa : isas()) {
     SCOPED_TRACE(std::string(kernel_isa_name(isa)));
     const auto y = run(c, data, isa, 2);
-    double max_err = 0.0;
+    double max_norm = 0.0;
     int failures = 0;
     for (uint64_t i = 0; i < y.size() && failures < 5; ++i) {
       const double tol = f32_tolerance(c.cols, ref.abs_sum[i]);
@@ -79,14 +80,11 @@ TEST_P(MatmulCaseTest, MatchesDoubleReferenceOnEveryIsa) {
         ADD_FAILURE() << "token " << i / c.rows << " row " << i % c.rows << ": y " << y[i] << " vs exact "
                       << ref.exact[i] << " beyond the activation-rounding bound " << ref.act_bound[i];
       }
-      max_err = std::max(max_err, vs_exact);
+      if (ref.abs_sum[i] > 0) max_norm = std::max(max_norm, vs_exact / ref.abs_sum[i]);
     }
-    if (ref.rms > 0 && y.size() >= 32) {
-      const double norm = max_err / ref.rms;
-      EXPECT_LE(norm, normalised_bound(c.type)) << "max |y - exact| / rms(exact)";
-      auto& o = observed()[std::string(dtype_name(c.type))];
-      o = std::max(o, norm);
-    }
+    EXPECT_LE(max_norm, normalised_bound(c.type)) << "max |y - exact| / Σ|W||x|";
+    auto& o = observed()[std::string(dtype_name(c.type))];
+    o = std::max(o, max_norm);
     results.push_back(y);
   }
   if (results.size() == 2) {  // generic and AVX2 agree to f32 rounding
@@ -105,7 +103,7 @@ std::string case_name(const ::testing::TestParamInfo<MatmulCase>& info) {
 INSTANTIATE_TEST_SUITE_P(Table, MatmulCaseTest, ::testing::ValuesIn(reference::matmul_cases()), case_name);
 
 TEST(HostMatmul, ZzPrintObservedNormalisedErrors) {
-  for (const auto& [name, err] : observed()) std::printf("  %-7s max |y-exact|/rms = %.3g\n", name.c_str(), err);
+  for (const auto& [name, err] : observed()) std::printf("  %-7s max |y-exact|/sum|W||x| = %.3g\n", name.c_str(), err);
 }
 
 TEST(HostMatmul, EveryTableFormatIsSupported) {

@@ -22,8 +22,12 @@ TEST(HostProbeKernels, SimdLevelNeverExceedsTheCpu) {
   EXPECT_EQ(host_probe_simd("generic"), HostSimd::kGeneric);
   EXPECT_EQ(host_probe_simd("nonsense"), HostSimd::kGeneric);
   __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx512f")) EXPECT_NE(host_probe_simd("avx512"), HostSimd::kAvx512);
-  if (!__builtin_cpu_supports("avx2")) EXPECT_EQ(host_probe_simd("avx2"), HostSimd::kGeneric);
+  if (!__builtin_cpu_supports("avx512f")) {
+    EXPECT_NE(host_probe_simd("avx512"), HostSimd::kAvx512);
+  }
+  if (!__builtin_cpu_supports("avx2")) {
+    EXPECT_EQ(host_probe_simd("avx2"), HostSimd::kGeneric);
+  }
   EXPECT_STREQ(host_simd_name(HostSimd::kAvx2), "avx2");
 }
 
@@ -59,22 +63,39 @@ TEST(HostProbeKernels, ReadSumCountsEveryFloatOnOddSizesAndThreads) {
   }
 }
 
-TEST(HostProbeKernels, FmaChainsMatchDoubleRecurrence) {
+TEST(HostProbeKernels, FmaChainsMatchFloatRecurrence) {
   for (HostSimd simd : runnable_simd_levels()) {
     const HostFmaShape shape = host_fma_shape(simd);
     ASSERT_GT(shape.chains, 0u);
     ASSERT_GT(shape.lanes, 0u);
     for (uint64_t iters : {0ull, 1ull, 37ull, 1000ull}) {
+      // The exact float recurrence: one rounding per step with FMA, two (multiply, add) without.
       double per_lane = 0;
       for (uint32_t j = 0; j < shape.chains; ++j) {
-        double x = 1.0 + j / 64.0;
-        for (uint64_t i = 0; i < iters; ++i) x = x * static_cast<double>(kHostFmaMul) + kHostFmaAdd;
+        float x = 1.0f + static_cast<float>(j) / 64.0f;
+        for (uint64_t i = 0; i < iters; ++i) {
+          if (simd == HostSimd::kGeneric) {
+            const volatile float product = x * kHostFmaMul;  // volatile: no contraction into an FMA here
+            x = product + kHostFmaAdd;
+          } else {
+            x = std::fma(x, kHostFmaMul, kHostFmaAdd);
+          }
+        }
         per_lane += x;
       }
       const int threads = 2;
       const double expected = per_lane * shape.lanes * threads;
-      EXPECT_NEAR(host_fma_chains(iters, threads, simd), expected, 1e-5 * expected)
+      EXPECT_NEAR(host_fma_chains(iters, threads, simd), expected, 1e-12 * expected)
           << host_simd_name(simd) << " iters=" << iters;
+      // And against the real-number recurrence, loosely: float rounding drifts a little over many steps.
+      double exact = 0;
+      for (uint32_t j = 0; j < shape.chains; ++j) {
+        double x = 1.0 + j / 64.0;
+        for (uint64_t i = 0; i < iters; ++i) x = x * static_cast<double>(kHostFmaMul) + kHostFmaAdd;
+        exact += x;
+      }
+      exact *= shape.lanes * threads;
+      EXPECT_NEAR(host_fma_chains(iters, threads, simd), exact, 1e-4 * exact);
     }
   }
 }

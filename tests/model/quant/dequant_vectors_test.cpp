@@ -24,6 +24,13 @@ std::vector<float> expand(int n, int group, const std::vector<float>& per_group,
   return out;
 }
 
+// A block of `size` bytes filled with `fill`, whose first bytes are `head`.
+std::vector<uint8_t> block(size_t size, uint8_t fill, std::initializer_list<uint8_t> head) {
+  std::vector<uint8_t> b(size, fill);
+  std::copy(head.begin(), head.end(), b.begin());
+  return b;
+}
+
 void expect_decodes(DType type, const std::vector<uint8_t>& bytes, const std::vector<float>& expected) {
   ASSERT_EQ(bytes.size(), row_bytes(type, expected.size()));
   const auto got = decode(type, bytes, expected.size());
@@ -51,57 +58,48 @@ TEST(DequantVectors, SelfCheckValuesOfTheSpec) {
   for (int e = 0; e < 32; ++e) want[e] = static_cast<float>(e - 16);
   expect_decodes(DType::Q8_0, q8, want);
 
-  std::vector<uint8_t> q4 = {0x00, 0x38};
-  q4.resize(18, 0x9F);
+  std::vector<uint8_t> q4 = block(18, 0x9F, {0x00, 0x38});
   expect_decodes(DType::Q4_0, q4, expand(32, 16, {3.5f, 0.5f}, {}));
 
-  std::vector<uint8_t> mx = {127};
-  mx.resize(17, 0x71);
+  std::vector<uint8_t> mx = block(17, 0x71, {127});
   expect_decodes(DType::MXFP4, mx, expand(32, 16, {0.5f, 6.0f}, {}));
 }
 
 TEST(DequantVectors, Q8_0AndActivationFormats) {
-  std::vector<uint8_t> q8 = {0x00, 0x41, 0x01, 0xFF, 0x7F, 0x80};  // d = 2.5; qs = 1, -1, 127, -128, 0...
-  q8.resize(34, 0x00);
+  std::vector<uint8_t> q8 = block(34, 0x00, {0x00, 0x41, 0x01, 0xFF, 0x7F, 0x80});  // d = 2.5; qs = 1, -1, 127, -128, 0...
   expect_decodes(DType::Q8_0, q8, expand(32, 32, {0.0f}, {{0, 2.5f}, {1, -2.5f}, {2, 317.5f}, {3, -320.0f}}));
 
-  std::vector<uint8_t> q81 = {0x00, 0xBC, 0x55, 0x55, 0x05, 0xFB};  // d = -1, s ignored by decoding
-  q81.resize(36, 0x00);
+  std::vector<uint8_t> q81 = block(36, 0x00, {0x00, 0xBC, 0x55, 0x55, 0x05, 0xFB});  // d = -1, s ignored by decoding
   expect_decodes(DType::Q8_1, q81, expand(32, 32, {-0.0f}, {{0, -5.0f}, {1, 5.0f}}));
 
-  std::vector<uint8_t> q8k = {0x00, 0x00, 0x80, 0x3E, 0x80};  // d = 0.25f (f32), qs[0] = -128
-  q8k.resize(292, 0x00);
+  std::vector<uint8_t> q8k = block(292, 0x00, {0x00, 0x00, 0x80, 0x3E, 0x80});  // d = 0.25f (f32), qs[0] = -128
   q8k[4 + 255] = 0x7F;
   expect_decodes(DType::Q8_K, q8k, expand(256, 256, {0.0f}, {{0, -32.0f}, {255, 31.75f}}));
 }
 
 TEST(DequantVectors, Q4_0) {
   // d = -1; codes: e0 = 0, e16 = 8, e1 = 3, e17 = 15, all others 8.
-  std::vector<uint8_t> b = {0x00, 0xBC, 0x80, 0xF3};
-  b.resize(18, 0x88);
+  std::vector<uint8_t> b = block(18, 0x88, {0x00, 0xBC, 0x80, 0xF3});
   expect_decodes(DType::Q4_0, b, expand(32, 32, {-0.0f}, {{0, 8.0f}, {16, -0.0f}, {1, 5.0f}, {17, -7.0f}}));
 }
 
 TEST(DequantVectors, Q4_1) {
   // d = 0.5, m = -3: y = 0.5*q - 3.
-  std::vector<uint8_t> b = {0x00, 0x38, 0x00, 0xC2, 0xF0};
-  b.resize(20, 0x00);
+  std::vector<uint8_t> b = block(20, 0x00, {0x00, 0x38, 0x00, 0xC2, 0xF0});
   b[4 + 5] = 0x7A;
   expect_decodes(DType::Q4_1, b, expand(32, 32, {-3.0f}, {{0, -3.0f}, {16, 4.5f}, {5, 2.0f}, {21, 0.5f}}));
 }
 
 TEST(DequantVectors, Q5_0) {
   // d = 1, qh bits 0 and 31 set; qs[0] = 0x3F, qs[15] = 0xA0.
-  std::vector<uint8_t> b = {0x00, 0x3C, 0x01, 0x00, 0x00, 0x80, 0x3F};
-  b.resize(22, 0x00);
+  std::vector<uint8_t> b = block(22, 0x00, {0x00, 0x3C, 0x01, 0x00, 0x00, 0x80, 0x3F});
   b[6 + 15] = 0xA0;
   expect_decodes(DType::Q5_0, b, expand(32, 32, {-16.0f}, {{0, 15.0f}, {16, -13.0f}, {15, -16.0f}, {31, 10.0f}}));
 }
 
 TEST(DequantVectors, Q5_1) {
   // d = 2, m = 1, qh bits 1 and 16; qs[0] = 0x01, qs[1] = 0x5C.
-  std::vector<uint8_t> b = {0x00, 0x40, 0x00, 0x3C, 0x02, 0x00, 0x01, 0x00, 0x01, 0x5C};
-  b.resize(24, 0x00);
+  std::vector<uint8_t> b = block(24, 0x00, {0x00, 0x40, 0x00, 0x3C, 0x02, 0x00, 0x01, 0x00, 0x01, 0x5C});
   expect_decodes(DType::Q5_1, b, expand(32, 32, {1.0f}, {{0, 3.0f}, {16, 33.0f}, {1, 57.0f}, {17, 11.0f}}));
 }
 
@@ -206,12 +204,10 @@ TEST(DequantVectors, Mxfp4IncludingSubnormalAndHugeExponents) {
 }
 
 TEST(DequantVectors, Iq4Nl) {
-  std::vector<uint8_t> b = {0x00, 0x3C, 0xF0};  // d = 1
-  b.resize(18, 0x88);
+  std::vector<uint8_t> b = block(18, 0x88, {0x00, 0x3C, 0xF0});  // d = 1
   b[2 + 3] = 0x78;
   const std::vector<uint8_t> b2 = [] {
-    std::vector<uint8_t> v = {0x00, 0xB8};  // d = -0.5
-    v.resize(18, 0x0F);
+    std::vector<uint8_t> v = block(18, 0x0F, {0x00, 0xB8});  // d = -0.5
     return v;
   }();
   b.insert(b.end(), b2.begin(), b2.end());
@@ -222,8 +218,7 @@ TEST(DequantVectors, Iq4Nl) {
 
 TEST(DequantVectors, Iq4XsWithNegativeScales) {
   // ls = 0, 63, 31, 32, 33, 16, 48, 1 for sub-blocks 0..7 -> ls - 32 = -32, 31, -1, 0, 1, -16, 16, -31.
-  std::vector<uint8_t> b = {0x00, 0x3C, 0x9C, 0x36, 0xF0, 0x0F, 0x01, 0x10};
-  b.resize(136, 0x88);  // code 8: T = 1
+  std::vector<uint8_t> b = block(136, 0x88, {0x00, 0x3C, 0x9C, 0x36, 0xF0, 0x0F, 0x01, 0x10});  // code 8: T = 1
   b[8 + 0] = 0x80;      // e0 code 0 (-127), e16 code 8
   b[8 + 83] = 0xF8;     // e163 code 8, e179 code 15 (113)
   b[8 + 127] = 0x18;    // e239 code 8, e255 code 1 (-104)

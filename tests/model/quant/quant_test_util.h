@@ -40,6 +40,19 @@ inline std::vector<uint8_t> encode(DType type, const std::vector<float>& x) {
   return out;
 }
 
+/// IEEE binary16 value from its definition, in double (independent of common/half.h).
+inline double f16_to_double(uint16_t h) {
+  const int exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
+  double v;
+  if (exp == 0x1F)
+    v = mant ? std::nan("") : INFINITY;
+  else if (exp == 0)
+    v = std::ldexp(static_cast<double>(mant), -24);
+  else
+    v = std::ldexp(static_cast<double>(1024 + mant), exp - 25);
+  return (h & 0x8000) ? -v : v;
+}
+
 /// Same float bits, or both NaN.
 inline bool same_float(float a, float b) {
   if (std::isnan(a) && std::isnan(b)) return true;

@@ -1,0 +1,196 @@
+#include "backend/opencl/matmul.h"
+
+#include <algorithm>
+#include <bit>
+#include <limits>
+
+#include "backend/opencl/cl_error.h"
+#include "backend/opencl/opencl_buffer.h"
+#include "common/error.h"
+
+namespace mixcl::backend {
+namespace {
+
+// The format file of a weight type ("" when there is none).
+std::string_view format_file(DType type) {
+  switch (type) {
+    case DType::F32: return "matmul_f32.cl";
+    case DType::F16: return "matmul_f16.cl";
+    case DType::BF16: return "matmul_bf16.cl";
+    case DType::Q8_0: return "matmul_q8_0.cl";
+    case DType::Q4_0: return "matmul_q4_0.cl";
+    case DType::Q5_0: return "matmul_q5_0.cl";
+    case DType::Q2_K: return "matmul_q2_k.cl";
+    case DType::Q3_K: return "matmul_q3_k.cl";
+    case DType::Q4_K: return "matmul_q4_k.cl";
+    case DType::Q5_K: return "matmul_q5_k.cl";
+    case DType::Q6_K: return "matmul_q6_k.cl";
+    case DType::MXFP4: return "matmul_mxfp4.cl";
+    default: return "";
+  }
+}
+
+// Byte alignment a weight row start needs: the widest scalar its kernels load (f32, f16 scales, u8).
+uint64_t row_alignment(DType type) {
+  if (type == DType::F32) return 4;
+  if (type == DType::MXFP4) return 1;
+  return 2;
+}
+
+// An activation view resolved to the chunk that holds it.
+struct ClView {
+  cl::Buffer buffer;
+  cl_ulong offset = 0;  // in floats from the chunk's start
+};
+
+const OpenCLBuffer& own(const OpenCLDevice& dev, const Buffer* buffer, std::string_view arg) {
+  const auto* b = dynamic_cast<const OpenCLBuffer*>(buffer);
+  if (!b) fail("device {}: matmul: the {} is not a buffer of an OpenCL device", dev.name(), arg);
+  if (&b->owner() != &dev)
+    fail("device {}: matmul: the {} lives on device {}; copy it here first", dev.name(), arg, b->owner().name());
+  return *b;
+}
+
+ClView resolve(const OpenCLDevice& dev, View v, uint64_t bytes, std::string_view arg) {
+  const OpenCLBuffer& b = own(dev, v.buffer, arg);
+  if (v.offset % sizeof(float) != 0)
+    fail("device {}: matmul: the {} starts at byte {}, which is not a multiple of 4 (f32)", dev.name(), arg,
+         v.offset);
+  const size_t chunk = b.chunk_of(v.offset, bytes, fmt::format("matmul {}", arg));
+  return {b.chunk(chunk), (v.offset - b.chunk_range(chunk).first) / sizeof(float)};
+}
+
+// Rows [first, first + count) of the weight view held by one chunk, starting `offset` bytes into it.
+struct RowSpan {
+  size_t chunk;
+  uint64_t first, count, offset;
+};
+
+std::vector<RowSpan> row_spans(const OpenCLDevice& dev, const OpenCLBuffer& b, const WeightView& w, uint64_t rb) {
+  const uint64_t total = w.rows * rb;
+  if (w.data.offset > b.size() || total > b.size() - w.data.offset)
+    fail("device {}: matmul: the weight view ({} rows of {} bytes from byte {}) leaves its {}-byte buffer",
+         dev.name(), w.rows, rb, w.data.offset, b.size());
+  std::vector<RowSpan> spans;
+  uint64_t row = 0;
+  for (size_t i = 0; i < b.chunk_count() && row < w.rows; ++i) {
+    const auto [begin, end] = b.chunk_range(i);
+    const uint64_t at = w.data.offset + row * rb;
+    if (at >= end) continue;
+    const uint64_t fit = (end - at) / rb;  // whole rows from `at` that end inside this chunk
+    if (fit == 0)
+      fail("device {}: matmul: weight row {} (bytes [{}, {})) crosses the boundary at byte {} between chunks {} "
+           "and {}; allocate weights with the row size ({} bytes) as granule",
+           dev.name(), row, at, at + rb, end, i, i + 1, rb);
+    const uint64_t count = std::min(fit, w.rows - row);
+    spans.push_back({i, row, count, at - begin});
+    row += count;
+  }
+  return spans;
+}
+
+uint32_t checked_u32(const OpenCLDevice& dev, uint64_t v, std::string_view what) {
+  if (v > std::numeric_limits<uint32_t>::max())
+    fail("device {}: matmul: {} = {} exceeds the kernels' 32-bit limit; split the matrix", dev.name(), what, v);
+  return static_cast<uint32_t>(v);
+}
+
+}  // namespace
+
+bool opencl_matmul_supports(DType type) { return !format_file(type).empty(); }
+
+void opencl_matmul(OpenCLDevice& dev, const WeightView& w, View x, View y, uint64_t m,
+                   const OpenCLMatmulConfig& config) {
+  const std::string_view file = format_file(w.type);
+  if (file.empty())
+    fail("device {}: matmul: weights of type {} are not supported by the OpenCL kernels; convert the tensor "
+         "(supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q2_K..Q6_K, MXFP4) or place it on the host",
+         dev.name(), dtype_name(w.type));
+  const DTypeInfo info = dtype_info(w.type);
+  if (w.cols == 0 || w.cols % info.block_elems != 0)
+    fail("device {}: matmul: {} weights need rows that are a multiple of {} elements; got {} elements", dev.name(),
+         dtype_name(w.type), info.block_elems, w.cols);
+  const uint64_t rb = row_bytes(w.type, w.cols);
+  const OpenCLBuffer& wb = own(dev, w.data.buffer, "weight view");
+  const std::vector<RowSpan> spans = row_spans(dev, wb, w, rb);
+  const ClView vx = resolve(dev, x, m * w.cols * 4, "activation (x) view");
+  const ClView vy = resolve(dev, y, m * w.rows * 4, "output (y) view");
+  if (m == 0 || w.rows == 0) return;
+  const uint64_t align = row_alignment(w.type);
+  if (rb % align != 0 || std::any_of(spans.begin(), spans.end(), [&](const RowSpan& s) { return s.offset % align; }))
+    fail("device {}: matmul: {} weight rows must start at a multiple of {} bytes in their chunk (view at byte {})",
+         dev.name(), dtype_name(w.type), align, w.data.offset);
+
+  // 32-element pieces handled by the kernels; float formats finish the last columns element by element.
+  const uint32_t qk = info.block_elems == 1 ? 32 : info.block_elems;
+  const uint32_t nblocks = checked_u32(dev, w.cols / qk, "blocks per row");
+  const uint32_t cols = checked_u32(dev, w.cols, "columns");
+  checked_u32(dev, w.rows, "rows");
+  checked_u32(dev, m, "tokens");
+
+  const bool vec = config.variant.empty() ? dev.shape() == KernelShape::kVector : config.variant == "vector";
+  if (!config.variant.empty() && config.variant != "vector" && config.variant != "workgroup")
+    fail("device {}: matmul: unknown variant '{}' (allowed: vector, workgroup, or empty)", dev.name(),
+         config.variant);
+  const uint32_t rows_per_item = config.rows_per_item ? config.rows_per_item : 2;
+  const uint32_t tile_rows = config.tile_rows ? config.tile_rows : 2;
+  const uint32_t tile_tokens = config.tile_tokens ? config.tile_tokens : 4;
+  const uint64_t tiled_from = config.tiled_from_m ? config.tiled_from_m : 2;
+  const bool subgroups = !vec && dev.caps().subgroups;
+  // One program per format serves every kernel (mv_vec, mv_wg, mm_tile), so each format compiles once.
+  const std::string options = fmt::format("-DMM_ROWS={} -DMM_TILE_ROWS={} -DMM_TILE_TOKENS={} -DUSE_SUBGROUPS={}",
+                                          rows_per_item, tile_rows, tile_tokens, subgroups ? 1 : 0);
+  const std::string program = std::string(file) + "+matmul_common.cl";
+  cl::CommandQueue& queue = dev.compute_queue();
+  const char* kname = m >= tiled_from ? "mm_tile" : vec ? "mv_vec" : "mv_wg";
+  cl::Kernel k = dev.kernel(program, kname, options);
+  try {
+    size_t wg_local = 0;
+    if (std::string_view(kname) == "mv_wg") {
+      wg_local = std::min<size_t>(config.local_size ? config.local_size : 64, dev.caps().max_work_group_size);
+      wg_local = std::min(wg_local, k.getWorkGroupInfo<CL_KERNEL_WORK_GROUP_SIZE>(dev.cl_device()));
+      wg_local = std::bit_floor(std::max<size_t>(wg_local, 1));
+    }
+    for (const RowSpan& s : spans) {
+      const cl::Buffer& chunk = wb.chunk(s.chunk);
+      const auto nrows = static_cast<cl_uint>(s.count);
+      k.setArg(0, chunk);
+      k.setArg(1, cl_ulong{s.offset});
+      k.setArg(2, cl_ulong{rb});
+      k.setArg(3, nrows);
+      k.setArg(4, cl_uint{nblocks});
+      k.setArg(5, cl_uint{cols});
+      k.setArg(6, vx.buffer);
+      if (std::string_view(kname) == "mm_tile") {
+        k.setArg(7, cl_ulong{vx.offset});
+        k.setArg(8, cl_ulong{w.cols});
+        k.setArg(9, vy.buffer);
+        k.setArg(10, cl_ulong{vy.offset + s.first});
+        k.setArg(11, cl_ulong{w.rows});
+        k.setArg(12, static_cast<cl_uint>(m));
+        const cl::NDRange global((s.count + tile_rows - 1) / tile_rows, (m + tile_tokens - 1) / tile_tokens);
+        queue.enqueueNDRangeKernel(k, cl::NullRange, global, cl::NullRange);
+        continue;
+      }
+      k.setArg(8, vy.buffer);
+      if (wg_local) k.setArg(10, cl::Local(wg_local * sizeof(float)));
+      for (uint64_t i = 0; i < m; ++i) {  // below tiled_from: one mat-vec per token
+        k.setArg(7, cl_ulong{vx.offset + i * w.cols});
+        k.setArg(9, cl_ulong{vy.offset + i * w.rows + s.first});
+        if (wg_local) {
+          queue.enqueueNDRangeKernel(k, cl::NullRange, cl::NDRange(s.count * wg_local), cl::NDRange(wg_local));
+        } else {
+          const uint64_t local = config.local_size ? config.local_size : 8;
+          const uint64_t items = (s.count + rows_per_item - 1) / rows_per_item;
+          queue.enqueueNDRangeKernel(k, cl::NullRange, cl::NDRange((items + local - 1) / local * local),
+                                     cl::NDRange(local));
+        }
+      }
+    }
+  } catch (const cl::Error& e) {
+    throw cl_failure(dev.name(), fmt::format("matmul {} ({} {}x{}, m={})", kname, dtype_name(w.type), w.rows, w.cols, m),
+                     e.err());
+  }
+}
+
+}  // namespace mixcl::backend

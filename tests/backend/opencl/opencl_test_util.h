@@ -1,0 +1,34 @@
+#pragma once
+// Shared helpers of the OpenCL device tests: a per-process temporary cache folder, the PoCL devices, random data.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/opencl_device.h"
+
+namespace mixcl::backend::test {
+
+/// The temporary folder of this test process (created by test_main.cpp, removed at exit).
+const std::string& temp_dir();
+/// A fresh, empty subfolder of temp_dir().
+std::string fresh_dir(const std::string& name);
+
+/// Every OpenCL device (PoCL exposes two: POCL_DEVICES is set before OpenCL starts), with the cache in temp_dir().
+std::vector<std::unique_ptr<OpenCLDevice>> cl_devices(OpenCLOptions options = {});
+
+/// Normally distributed floats, reproducible per seed.
+inline std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+/// Runs a shell command; returns its exit status and fills `output` with what it printed.
+int run_command(const std::string& command, std::string& output);
+
+}  // namespace mixcl::backend::test
