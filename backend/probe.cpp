@@ -28,6 +28,7 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kDefaultBufferBytes = 512 * kMiB;
+constexpr uint64_t kMaxAutoBufferBytes = 1024 * kMiB;
 constexpr uint64_t kMinBufferBytes = 1 * kMiB;
 constexpr uint32_t kVectorWidths[] = {1, 2, 4, 8, 16};
 constexpr int kProbeFileFormat = 1;
@@ -68,10 +69,12 @@ std::string utc_now_iso() {
   return text;
 }
 
-// The automatic buffer: 512 MiB, or 16x the last-level cache when that is larger, bounded by the largest
+// The automatic buffer: 4x the last-level cache, at least 512 MiB and at most 1 GiB, bounded by the largest
 // single allocation and a third of what the budget has left (copies need a host and a staging buffer too).
 uint64_t buffer_bytes_for(Device& device, const ProbeOptions& options, uint64_t cache_bytes) {
-  uint64_t bytes = options.buffer_bytes ? options.buffer_bytes : std::max(kDefaultBufferBytes, 16 * cache_bytes);
+  uint64_t bytes = options.buffer_bytes
+                       ? options.buffer_bytes
+                       : std::clamp(4 * cache_bytes, kDefaultBufferBytes, kMaxAutoBufferBytes);
   if (device.caps().max_alloc_bytes) bytes = std::min(bytes, device.caps().max_alloc_bytes);
   bytes = std::min(bytes, device.memory().available() / 3);
   bytes = bytes / (64 * 1024) * (64 * 1024);  // whole float16 vectors for every work-item count used

@@ -90,10 +90,7 @@ class Reader {
   std::string string(std::string_view field) {
     const uint64_t start = pos_;
     const uint64_t len = scalar<uint64_t>(field);
-    if (len > left()) {
-      pos_ = start;
-      fail_at(start, field, "string length {} exceeds the {} bytes left in the file", len, left());
-    }
+    if (len > left()) fail_at(start, field, "string length {} exceeds the {} bytes left in the file", len, left());
     std::string s(reinterpret_cast<const char*>(at(pos_)), len);
     pos_ += len;
     return s;
@@ -148,15 +145,17 @@ class Parser {
     out_.version = version;
     tensor_count_ = r_.scalar<uint64_t>("tensor_count");
     kv_count_ = r_.scalar<uint64_t>("kv_count");
-    // Reject counts that cannot possibly fit before anything is sized from them.
-    if (kv_count_ > r_.left() / kMinKvBytes)
+    // A count above the bytes left is nonsense whatever the entries hold: say so up front. Smaller counts
+    // are checked entry by entry, so a truncated file fails at the exact field that is cut.
+    if (kv_count_ > r_.left())
       r_.fail_at(16, "kv_count", "{} metadata entries cannot fit in the {} bytes after the header", kv_count_,
                  r_.left());
-    if (tensor_count_ > r_.left() / kMinTensorInfoBytes)
+    if (tensor_count_ > r_.left())
       r_.fail_at(8, "tensor_count", "{} tensor infos cannot fit in the {} bytes after the header", tensor_count_,
                  r_.left());
-    out_.kvs.reserve(kv_count_);
-    out_.tensors.reserve(tensor_count_);
+    // Reserve only what the bytes left could hold.
+    out_.kvs.reserve(std::min(kv_count_, r_.left() / kMinKvBytes));
+    out_.tensors.reserve(std::min(tensor_count_, r_.left() / kMinTensorInfoBytes));
   }
 
   void check_key(const std::string& key, uint64_t offset, std::string_view field) const {

@@ -215,22 +215,34 @@ void q_mxfp4(const float* x, uint8_t* dst, uint64_t nb) {
   }
 }
 
-// IQ4_NL fit of 32 values: x^2-weighted least squares over 15 candidate grids; returns the scale.
+// Nearest IQ4_NL code of v (in table units): the number of table midpoints below v (ties keep the lower code).
+inline uint8_t iq4nl_code(float v) {
+  static constexpr float kMid[15] = {-115.5f, -93.5f, -74.0f, -57.0f, -42.0f, -28.5f, -16.0f, -4.5f,
+                                     7.0f,    19.0f,  31.5f,  45.5f,  61.0f,  79.0f,  101.0f};
+  int c = v > kMid[7] ? 8 : 0;  // binary search over the 15 midpoints
+  c += v > kMid[c + 3] ? 4 : 0;
+  c += v > kMid[c + 1] ? 2 : 0;
+  c += v > kMid[c] ? 1 : 0;
+  return static_cast<uint8_t>(c);
+}
+
+// IQ4_NL fit of 32 values: x^2-weighted least squares over 15 candidate grids; returns the scale (its
+// sign maps the largest magnitude onto the table's negative end) and the codes of the best grid.
 float fit_iq4nl(const float* x, uint8_t* codes) {
   float amax, max;
   signed_absmax(x, 32, amax, max);
   if (amax < kGroupEps) {
-    std::fill(codes, codes + 32, nearest_code(kIq4nlValues, 0.0f, 1.0f));
+    std::fill(codes, codes + 32, iq4nl_code(0.0f));
     return 0;
   }
-  float best_d = 0, best = -1;
+  float best_d = 0, best = -1, best_id = 0;
   constexpr int kTries = 7;
   for (int t = -kTries; t <= kTries; ++t) {
-    // Grid t maps the largest magnitude to table value (-127 + t) (its sign folded into d).
+    // Grid t maps the largest magnitude to table value (-127 + t).
     const float id = (static_cast<float>(t) + static_cast<float>(kIq4nlValues[0])) / max;
     float sum_qx = 0, sum_q2 = 0;
     for (int k = 0; k < 32; ++k) {
-      const float q = kIq4nlValues[nearest_code(kIq4nlValues, id * x[k], 1.0f)];
+      const float q = kIq4nlValues[iq4nl_code(id * x[k])];
       const float w = x[k] * x[k];
       sum_qx += w * q * x[k];
       sum_q2 += w * q * q;
@@ -238,9 +250,18 @@ float fit_iq4nl(const float* x, uint8_t* codes) {
     if (sum_q2 > 0 && (best < 0 || sum_qx * sum_qx > best * sum_q2)) {
       best_d = sum_qx / sum_q2;
       best = best_d * sum_qx;
+      best_id = id;
     }
   }
+  for (int k = 0; k < 32; ++k) codes[k] = iq4nl_code(best_id * x[k]);
   return best_d;
+}
+
+// Codes of x[0..n) against the stored scale d (unchanged when d is 0: they then decode to 0 anyway).
+void iq4nl_requantize(const float* x, int n, float d, uint8_t* codes) {
+  if (d == 0) return;
+  const float id = 1 / d;
+  for (int k = 0; k < n; ++k) codes[k] = iq4nl_code(x[k] * id);
 }
 
 void q_iq4_nl(const float* x, uint8_t* dst, uint64_t nb) {
@@ -249,10 +270,38 @@ void q_iq4_nl(const float* x, uint8_t* dst, uint64_t nb) {
     const float d = fit_iq4nl(x, q);
     BlockIQ4_NL b;
     b.d = scale_to_fp16(d);
-    const float dq = fp16_to_fp32(b.d);  // final codes against the scale actually stored
-    if (dq != 0)
-      for (int k = 0; k < 32; ++k) q[k] = nearest_code(kIq4nlValues, x[k], dq);
+    iq4nl_requantize(x, 32, fp16_to_fp32(b.d), q);  // final codes against the scale actually stored
     pack_nibbles32(q, b.qs);
+    store(dst, i, b);
+  }
+}
+
+// IQ4_XS: IQ4_NL fits per 32-element sub-block, whose scales are then quantized to 6 bits (ls - 32) against
+// one f16 super-block scale; codes are re-derived from the stored scales.
+void q_iq4_xs(const float* x, uint8_t* dst, uint64_t nb) {
+  uint8_t codes[256];
+  float scales[8];
+  for (uint64_t i = 0; i < nb; ++i, x += 256) {
+    float max_scale = 0, amax = 0;
+    for (int sb = 0; sb < 8; ++sb) {
+      scales[sb] = fit_iq4nl(x + 32 * sb, codes + 32 * sb);
+      if (std::fabs(scales[sb]) > amax) {
+        amax = std::fabs(scales[sb]);
+        max_scale = scales[sb];
+      }
+    }
+    BlockIQ4_XS b{};
+    b.d = scale_to_fp16(-max_scale / 32);  // the largest sub-block scale becomes ls - 32 = -32
+    const float d = fp16_to_fp32(b.d);
+    for (int sb = 0; sb < 8; ++sb) {
+      const int l = d != 0 ? std::clamp(nearest_int(scales[sb] / d), -32, 31) : 0;
+      const int ls = l + 32;
+      b.scales_l[sb / 2] |= static_cast<uint8_t>((ls & 0xF) << (4 * (sb % 2)));
+      b.scales_h |= static_cast<uint16_t>((ls >> 4) << (2 * sb));
+      iq4nl_requantize(x + 32 * sb, 32, d * static_cast<float>(l), codes + 32 * sb);
+      for (int k = 0; k < 16; ++k)
+        b.qs[16 * sb + k] = static_cast<uint8_t>(codes[32 * sb + k] | (codes[32 * sb + 16 + k] << 4));
+    }
     store(dst, i, b);
   }
 }
@@ -273,6 +322,7 @@ QuantFn quant_fn_simple(DType type) {
     case DType::Q8_K: return q_q8_k;
     case DType::MXFP4: return q_mxfp4;
     case DType::IQ4_NL: return q_iq4_nl;
+    case DType::IQ4_XS: return q_iq4_xs;
     default: return nullptr;
   }
 }

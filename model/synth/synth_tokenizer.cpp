@@ -2,16 +2,35 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <mutex>
+
 #include "common/error.h"
 #include "model/synth/synth_corpus.h"
 #include "model/tokenizer/bpe_trainer.h"
 
 namespace mixcl::synth {
 
+namespace {
+
+// Training is deterministic and not free, so each merge count is trained once per process.
+tokenizer::TokenizerData trained(size_t n_merges) {
+  static std::mutex mutex;
+  static std::map<size_t, tokenizer::TokenizerData> cache;
+  const std::lock_guard lock(mutex);
+  auto it = cache.find(n_merges);
+  if (it == cache.end())
+    it = cache.emplace(n_merges, tokenizer::train_byte_level_bpe(builtin_corpus(), n_merges,
+                                                                 {kBosText, kEosText, kPadText}, "deepseek-v3"))
+             .first;
+  return it->second;
+}
+
+}  // namespace
+
 tokenizer::TokenizerData synth_tokenizer(size_t n_merges, uint32_t vocab) {
   using tokenizer::TokenType;
-  tokenizer::TokenizerData t =
-      tokenizer::train_byte_level_bpe(builtin_corpus(), n_merges, {kBosText, kEosText, kPadText}, "deepseek-v3");
+  tokenizer::TokenizerData t = trained(n_merges);
   t.bos_id = t.find_token(kBosText);
   t.eos_id = t.find_token(kEosText);
   t.pad_id = t.find_token(kPadText);

@@ -1,6 +1,7 @@
 #include "model/tokenizer/bpe_model.h"
 
-#include <queue>
+#include <algorithm>
+#include <cstdint>
 
 #include "common/error.h"
 #include "model/tokenizer/byte_level.h"
@@ -60,6 +61,28 @@ void BpeModel::emit_symbol(int32_t symbol, std::vector<int32_t>& out) const {
   }
 }
 
+namespace {
+
+// A mergeable adjacent pair found during encoding.
+struct Candidate {
+  int32_t rank;
+  int32_t left;  // position of the left symbol
+  int32_t left_id;
+  int32_t right_id;
+  int32_t result;
+};
+
+// Heap order: lowest rank first, then leftmost position.
+bool worse(const Candidate& a, const Candidate& b) { return a.rank != b.rank ? a.rank > b.rank : a.left > b.left; }
+
+// Per-thread buffers, reused across pieces so short pieces cost no allocation.
+struct Scratch {
+  std::vector<int32_t> id, prev, next;
+  std::vector<Candidate> heap;
+};
+
+}  // namespace
+
 void BpeModel::encode_piece(std::string_view bytes, std::vector<int32_t>& out) const {
   const size_t n = bytes.size();
   if (n == 0) return;
@@ -67,36 +90,35 @@ void BpeModel::encode_piece(std::string_view bytes, std::vector<int32_t>& out) c
     emit_symbol(byte_symbol_[static_cast<unsigned char>(bytes[0])], out);
     return;
   }
+  if (n > static_cast<size_t>(INT32_MAX)) fail("tokenizer: a single piece of {} bytes is too long", n);
+  thread_local Scratch scratch;
   // Doubly linked list of symbols over positions 0..n-1; a merged-away position gets id -1.
-  std::vector<int32_t> id(n), prev(n), next(n);
+  std::vector<int32_t>& id = scratch.id;
+  std::vector<int32_t>& prev = scratch.prev;
+  std::vector<int32_t>& next = scratch.next;
+  std::vector<Candidate>& heap = scratch.heap;
+  id.resize(n);
+  prev.resize(n);
+  next.resize(n);
+  heap.clear();
   for (size_t i = 0; i < n; ++i) {
     id[i] = byte_symbol_[static_cast<unsigned char>(bytes[i])];
     prev[i] = static_cast<int32_t>(i) - 1;
     next[i] = i + 1 < n ? static_cast<int32_t>(i + 1) : -1;
   }
-  struct Candidate {
-    int32_t rank;
-    int32_t left;  // position of the left symbol
-    int32_t left_id;
-    int32_t right_id;
-    int32_t result;
-  };
-  // Lowest rank first, then leftmost position.
-  const auto worse = [](const Candidate& a, const Candidate& b) {
-    return a.rank != b.rank ? a.rank > b.rank : a.left > b.left;
-  };
-  std::priority_queue<Candidate, std::vector<Candidate>, decltype(worse)> queue(worse);
   const auto push_pair = [&](int32_t left) {
     if (left < 0 || next[left] < 0) return;
     auto it = merges_.find(pair_key(id[left], id[next[left]]));
     if (it == merges_.end()) return;
-    queue.push(Candidate{it->second.rank, left, id[left], id[next[left]], it->second.result});
+    heap.push_back(Candidate{it->second.rank, left, id[left], id[next[left]], it->second.result});
+    std::push_heap(heap.begin(), heap.end(), worse);
   };
   for (size_t i = 0; i + 1 < n; ++i) push_pair(static_cast<int32_t>(i));
 
-  while (!queue.empty()) {
-    const Candidate c = queue.top();
-    queue.pop();
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), worse);
+    const Candidate c = heap.back();
+    heap.pop_back();
     // Skip candidates made stale by earlier merges.
     if (id[c.left] != c.left_id) continue;
     const int32_t right = next[c.left];

@@ -43,11 +43,13 @@ const std::vector<std::string> kDeepseekLlm = {
 };
 
 // kimi-k2 (Kimi-K2, Moonlight): the tiktoken pattern of their tokenizer; its class intersections
-// "[X&&[^\p{Han}]]" are written as a per-character negative lookahead "(?:(?!\p{Han})[X])".
+// "[X&&[^\p{Han}]]" are written as a per-character negative lookahead "(?:(?!\p{Han})[X])". PCRE2 (10.40+)
+// reads \p{Han} as Script_Extensions, which also covers CJK punctuation such as U+3001; \p{sc:Han} is the
+// Script property the original pattern means.
 const std::vector<std::string> kKimiK2 = {
-    R"re([\p{Han}]+)re"
-    R"re(|[^\r\n\p{L}\p{N}]?(?:(?!\p{Han})[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}])*(?:(?!\p{Han})[\p{Ll}\p{Lm}\p{Lo}\p{M}])+(?i:'s|'t|'re|'ve|'m|'ll|'d)?)re"
-    R"re(|[^\r\n\p{L}\p{N}]?(?:(?!\p{Han})[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}])+(?:(?!\p{Han})[\p{Ll}\p{Lm}\p{Lo}\p{M}])*(?i:'s|'t|'re|'ve|'m|'ll|'d)?)re"
+    R"re([\p{sc:Han}]+)re"
+    R"re(|[^\r\n\p{L}\p{N}]?(?:(?!\p{sc:Han})[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}])*(?:(?!\p{sc:Han})[\p{Ll}\p{Lm}\p{Lo}\p{M}])+(?i:'s|'t|'re|'ve|'m|'ll|'d)?)re"
+    R"re(|[^\r\n\p{L}\p{N}]?(?:(?!\p{sc:Han})[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}])+(?:(?!\p{sc:Han})[\p{Ll}\p{Lm}\p{Lo}\p{M}])*(?i:'s|'t|'re|'ve|'m|'ll|'d)?)re"
     R"re(|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)re",
 };
 

@@ -4,10 +4,12 @@
 // data generator are header-only so the benchmark can use them without linking the reference library.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "common/dtype.h"
+#include "common/half.h"
 #include "model/quant/quant.h"
 
 namespace mixcl::reference {
@@ -61,7 +63,8 @@ struct MatmulData {
   std::vector<float> x;    // m × cols
 };
 
-/// Random operands: N(0,1) weights with per-row magnitudes spanning 100×, quantized with quant::quantize_row;
+/// Random operands: N(0,1) weights with per-row magnitudes spanning 100×, quantized with quant::quantize_row
+/// (formats without a quantizer get random codes and finite scales);
 /// N(0,1) activations with a few large outliers and, when there are several blocks, an all-zero block.
 inline MatmulData make_matmul_data(const MatmulCase& c, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -73,6 +76,16 @@ inline MatmulData make_matmul_data(const MatmulCase& c, uint32_t seed) {
   std::vector<float> row(c.cols);
   for (uint64_t r = 0; r < c.rows; ++r) {
     const float mag = std::pow(10.0f, uni(rng));
+    if (!quant::can_quantize(c.type)) {  // no quantizer (IQ4_XS): random codes, a finite f16 scale per block
+      const DTypeInfo info = dtype_info(c.type);
+      uint8_t* dst = d.w.data() + r * rb;
+      for (uint64_t i = 0; i < rb; ++i) dst[i] = static_cast<uint8_t>(rng());
+      for (uint64_t b = 0; b < c.cols / info.block_elems; ++b) {
+        const uint16_t h = fp32_to_fp16(mag * 0.002f * (1.0f + uni(rng)));  // d is the first field
+        std::memcpy(dst + b * info.block_bytes, &h, 2);
+      }
+      continue;
+    }
     for (auto& v : row) v = mag * normal(rng);
     quant::quantize_row(c.type, row.data(), d.w.data() + r * rb, c.cols);
   }

@@ -178,13 +178,32 @@ void dot32_n(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_strid
     acc[t] = _mm256_setzero_ps();
     off[t] = 0.0f;
   }
-  for (uint64_t blk = 0; blk < nb; ++blk) {
+  uint64_t blk = 0;
+  if constexpr (N == 1) {  // decode: two blocks per step on two accumulators hide the FMA latency
+    __m256 acc1 = _mm256_setzero_ps();
+    for (; blk + 2 <= nb; blk += 2) {
+      const Prepped r0 = P::prep(w + blk * P::kBytes), r1 = P::prep(w + (blk + 1) * P::kBytes);
+      const ActQ8x32& a0 = act[0][blk];
+      const ActQ8x32& a1 = act[0][blk + 1];
+      const __m256i s0 = P::kSigned ? dot_i8_signed(r0.q, load256(a0.qs)) : dot_u8_i8(r0.q, load256(a0.qs));
+      const __m256i s1 = P::kSigned ? dot_i8_signed(r1.q, load256(a1.qs)) : dot_u8_i8(r1.q, load256(a1.qs));
+      acc[0] = _mm256_fmadd_ps(_mm256_set1_ps(r0.d * a0.d), _mm256_cvtepi32_ps(s0), acc[0]);
+      acc1 = _mm256_fmadd_ps(_mm256_set1_ps(r1.d * a1.d), _mm256_cvtepi32_ps(s1), acc1);
+      if constexpr (P::kOffset) off[0] += r0.off * a0.s + r1.off * a1.s;
+    }
+    acc[0] = _mm256_add_ps(acc[0], acc1);
+  }
+  for (; blk < nb; ++blk) {
     const Prepped r = P::prep(w + blk * P::kBytes);
+    // The |w| half of the sign trick is shared by all tokens.
+    const __m256i qabs = P::kSigned ? _mm256_sign_epi8(r.q, r.q) : r.q;
     for (int t = 0; t < N; ++t) {
       const ActQ8x32& ab = act[t][blk];
       const __m256i qa = load256(ab.qs);
-      const __m256i s = P::kSigned ? dot_i8_signed(r.q, qa) : dot_u8_i8(r.q, qa);
-      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(r.d * ab.d), _mm256_cvtepi32_ps(s), acc[t]);
+      const __m256i p = _mm256_maddubs_epi16(qabs, P::kSigned ? _mm256_sign_epi8(qa, r.q) : qa);
+      const __m256i s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+      acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(r.d), _mm256_broadcast_ss(&ab.d)),
+                               _mm256_cvtepi32_ps(s), acc[t]);
       if constexpr (P::kOffset) off[t] += r.off * ab.s;
     }
   }

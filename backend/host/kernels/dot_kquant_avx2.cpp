@@ -36,25 +36,92 @@ static void run_k(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_
   Decoded dec;
   for (uint64_t blk = 0; blk < nb; ++blk) {
     Dec::decode(w + blk * Dec::kBytes, dec);
+    const BlockQ8_K* ab[N];
+    __m256i sumi[N];
     for (int t = 0; t < N; ++t) {
-      const BlockQ8_K& ab = act_block(a, a_stride, t, blk);
-      __m256i sumi = _mm256_setzero_si256();
-      for (int r = 0; r < 8; ++r) {
-        const __m256i qa = load256(ab.qs + 32 * r);
-        const __m256i p =
-            Dec::kSigned ? _mm256_maddubs_epi16(_mm256_sign_epi8(dec.q[r], dec.q[r]), _mm256_sign_epi8(qa, dec.q[r]))
-                         : _mm256_maddubs_epi16(dec.q[r], qa);
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, dec.sc[r]));
+      ab[t] = &act_block(a, a_stride, t, blk);
+      sumi[t] = _mm256_setzero_si256();
+    }
+    // Run-outer, token-inner: each decoded run is loaded once for all tokens.
+    for (int r = 0; r < 8; ++r) {
+      const __m256i q = dec.q[r], sc = dec.sc[r];
+      const __m256i qabs = Dec::kSigned ? _mm256_sign_epi8(q, q) : q;
+      for (int t = 0; t < N; ++t) {
+        const __m256i qa = load256(ab[t]->qs + 32 * r);
+        const __m256i p = _mm256_maddubs_epi16(qabs, Dec::kSigned ? _mm256_sign_epi8(qa, q) : qa);
+        sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, sc));
       }
-      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dec.d * ab.d), _mm256_cvtepi32_ps(sumi), acc[t]);
+    }
+    for (int t = 0; t < N; ++t) {
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dec.d * ab[t]->d), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
       if constexpr (Dec::kBias) {
-        const __m256i bias = _mm256_madd_epi16(load256(ab.bsums), dec.bias16);
-        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dec.dbias * ab.d), _mm256_cvtepi32_ps(bias), acc[t]);
+        const __m256i bias = _mm256_madd_epi16(load256(ab[t]->bsums), dec.bias16);
+        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dec.dbias * ab[t]->d), _mm256_cvtepi32_ps(bias), acc[t]);
       }
     }
   }
   for (int t = 0; t < N; ++t) out[t] = hsum(acc[t]);
 }
+
+/// Q4_K on its own path (the format that matters most for decode): scales unpacked with 32-bit
+/// arithmetic, per-run scale vectors by byte shuffle, nibbles split once per 64 elements for all tokens.
+template <int N>
+static void run_q4k(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, float* out) {
+  const uint64_t nb = cols / 256;
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  // Byte-shuffle controls: broadcast i16 lane r of a 128-bit half to all 8 lanes.
+  __m256i bcast[8];
+  for (int r = 0; r < 8; ++r) bcast[r] = _mm256_set1_epi16(static_cast<int16_t>((2 * r + 1) << 8 | (2 * r)));
+  const __m128i dup_mins = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+  __m256 acc[N];
+  for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();
+  for (uint64_t blk = 0; blk < nb; ++blk) {
+    const auto& b = reinterpret_cast<const BlockQ4_K*>(w)[blk];
+    // 12 packed bytes -> bytes 0..7 = 6-bit scales, 8..15 = 6-bit mins (gguf.md §4.7.3).
+    uint32_t u[4];
+    __builtin_memcpy(u, b.scales, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+    const uint32_t mins_lo = u[1] & 0x3f3f3f3f;
+    u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+    u[2] = mins_lo;
+    u[0] &= 0x3f3f3f3f;
+    const __m128i sm = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u));
+    const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
+    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, dup_mins));
+    const float d = f16(b.d), dmin = f16(b.dmin);
+    const BlockQ8_K* ab[N];
+    __m256i sumi[N];
+    for (int t = 0; t < N; ++t) {
+      ab[t] = &act_block(a, a_stride, t, blk);
+      sumi[t] = _mm256_setzero_si256();
+    }
+    for (int c = 0; c < 4; ++c) {
+      const __m256i v = load256(b.qs + 32 * c);
+      const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+      const __m256i s_lo = _mm256_shuffle_epi8(sc16, bcast[2 * c]);
+      const __m256i s_hi = _mm256_shuffle_epi8(sc16, bcast[2 * c + 1]);
+      for (int t = 0; t < N; ++t) {
+        const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(ab[t]->qs + 64 * c)), s_lo);
+        const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(ab[t]->qs + 64 * c + 32)), s_hi);
+        sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(p_lo, p_hi));
+      }
+    }
+    for (int t = 0; t < N; ++t) {
+      const __m256 da = _mm256_broadcast_ss(&ab[t]->d);
+      const __m256i bias = _mm256_madd_epi16(load256(ab[t]->bsums), mins16);
+      acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(d), da), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+      acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(_mm256_set1_ps(dmin), da), _mm256_cvtepi32_ps(bias), acc[t]);
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t] = hsum(acc[t]);
+}
+
+struct KernQ4K {
+  template <int N>
+  static void run(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, float* out) {
+    run_q4k<N>(cols, w, a, a_stride, out);
+  }
+};
 
 /// Kernel wrapper for dispatch_ntok.
 template <class Dec>
@@ -91,26 +158,6 @@ static inline __m256i mins_per_group(const int16_t* m) {
   return _mm256_setr_epi16(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3], m[4], m[4], m[5], m[5], m[6], m[6],
                            m[7], m[7]);
 }
-
-struct DecQ4K {
-  static constexpr bool kSigned = false, kBias = true;
-  static constexpr int kBytes = 144;
-  static void decode(const uint8_t* p, Decoded& dec) {
-    const auto& b = *reinterpret_cast<const BlockQ4_K*>(p);
-    const __m256i mask = _mm256_set1_epi8(0x0F);
-    for (int c = 0; c < 4; ++c) {
-      const __m256i v = load256(b.qs + 32 * c);
-      dec.q[2 * c] = _mm256_and_si256(v, mask);
-      dec.q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
-    }
-    int16_t sc[8], m[8];
-    unpack_k4_scales(b.scales, sc, m);
-    scales_from_runs(sc, dec);
-    dec.bias16 = mins_per_group(m);
-    dec.d = f16(b.d);
-    dec.dbias = -f16(b.dmin);
-  }
-};
 
 struct DecQ5K {
   static constexpr bool kSigned = false, kBias = true;
@@ -243,7 +290,7 @@ DotKernel avx2_dot_kernel_k(uint32_t type) {
   switch (static_cast<DType>(type)) {
     case DType::Q2_K: return {k256, dispatch_ntok<KernK<DecQ2K>>};
     case DType::Q3_K: return {k256, dispatch_ntok<KernK<DecQ3K>>};
-    case DType::Q4_K: return {k256, dispatch_ntok<KernK<DecQ4K>>};
+    case DType::Q4_K: return {k256, dispatch_ntok<KernQ4K>};
     case DType::Q5_K: return {k256, dispatch_ntok<KernK<DecQ5K>>};
     case DType::Q6_K: return {k256, dispatch_ntok<KernK<DecQ6K>>};
     case DType::IQ4_XS: return {k256, dispatch_ntok<KernK<DecIq4xs>>};

@@ -20,13 +20,15 @@ namespace {
 using reference::MatmulCase;
 
 // Stated bound on max |y - exact| / Σ|W||x| over a case (exact = double product with unrounded
-// activations). Float weights only see f32 rounding; the others also see the 8-bit activation rounding
-// (each activation moves by up to amax/254 of its block, gguf.md §5.3: at most 1/254 of Σ|W||x| when all
-// values of a block are equal in size, more with outliers; random signs make it far smaller in practice).
-// The 256-element Q8_K blocks round coarser, as one outlier sets the scale of 256 values.
+// activations). Float weights only see f32 rounding. The others also see the 8-bit activation rounding
+// (each activation moves by up to amax/254 of its block, gguf.md §5.3; that rigorous per-output bound is
+// asserted separately below). The table's activations carry one 20× outlier per token, which coarsens the
+// rounding of the rest of its block: with rows of only 1..3 blocks (32 elements) that block dominates, so
+// 32-element formats see up to ~0.05 there (measured max 0.048); the many-block K-quant rows average it out
+// (measured max 0.013). Bounds: 1e-6, 0.08, 0.03.
 double normalised_bound(DType type) {
   const uint32_t block = dtype_info(type).block_elems;
-  return block == 1 ? 1e-5 : block == 32 ? 0.01 : 0.02;
+  return block == 1 ? 1e-6 : block == 32 ? 0.08 : 0.03;
 }
 
 // The f32 accumulation error allowed against the double product with the same rounded activations:
@@ -102,9 +104,14 @@ std::string case_name(const ::testing::TestParamInfo<MatmulCase>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Table, MatmulCaseTest, ::testing::ValuesIn(reference::matmul_cases()), case_name);
 
-TEST(HostMatmul, ZzPrintObservedNormalisedErrors) {
-  for (const auto& [name, err] : observed()) std::printf("  %-7s max |y-exact|/sum|W||x| = %.3g\n", name.c_str(), err);
-}
+// Prints the largest normalised error per format after all tests (the figures in docs/host_kernels.md).
+class PrintObserved : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    for (const auto& [name, err] : observed()) std::printf("  %-7s max |y-exact|/sum|W||x| = %.3g\n", name.c_str(), err);
+  }
+};
+[[maybe_unused]] const auto* const kPrintObserved = ::testing::AddGlobalTestEnvironment(new PrintObserved);
 
 TEST(HostMatmul, EveryTableFormatIsSupported) {
   for (DType t : reference::matmul_types()) EXPECT_TRUE(matmul_supports(t)) << dtype_name(t);

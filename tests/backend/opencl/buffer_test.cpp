@@ -18,7 +18,7 @@ std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
 
 TEST(OpenCLBuffer, SplitsBeyondTheMaxAllocationAtGranuleMultiples) {
   const uint64_t max_alloc = 4096, granule = 96, bytes = 10 * 4032 + 500;
-  auto devices = cl_devices({.max_alloc_override = max_alloc});
+  auto devices = cl_devices(options_with(0, max_alloc));
   ASSERT_FALSE(devices.empty());
   OpenCLDevice& dev = *devices[0];
   EXPECT_EQ(dev.caps().max_alloc_bytes, max_alloc);
@@ -66,7 +66,7 @@ TEST(OpenCLBuffer, SplitsBeyondTheMaxAllocationAtGranuleMultiples) {
 TEST(OpenCLBuffer, OpsOnAChunkedBufferUseViewsInsideOneChunk) {
   // Rows of 250 floats (1000 bytes) as the granule: 4 rows per 4096-byte chunk.
   const uint64_t n = 250, rows = 10;
-  auto devices = cl_devices({.max_alloc_override = 4096});
+  auto devices = cl_devices(options_with(0, 4096));
   ASSERT_FALSE(devices.empty());
   OpenCLDevice& dev = *devices[0];
   auto x = random_floats(rows * n, 3);
@@ -90,14 +90,14 @@ TEST(OpenCLBuffer, OpsOnAChunkedBufferUseViewsInsideOneChunk) {
 }
 
 TEST(OpenCLBuffer, GranuleLargerThanMaxAllocationIsAnError) {
-  auto devices = cl_devices({.max_alloc_override = 4096});
+  auto devices = cl_devices(options_with(0, 4096));
   ASSERT_FALSE(devices.empty());
   EXPECT_THROW(devices[0]->allocate(100000, 5000), Error);
   EXPECT_EQ(devices[0]->memory().used(), 0u);
 }
 
 TEST(OpenCLBuffer, BudgetErrorNamesDeviceBytesAskedAndLeft) {
-  auto devices = cl_devices({.budget_bytes = 10000});
+  auto devices = cl_devices(options_with(10000, 0));
   ASSERT_FALSE(devices.empty());
   OpenCLDevice& dev = *devices[0];
   EXPECT_EQ(dev.memory().budget(), 10000u);

@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "backend/opencl/cl_error.h"
-#include "backend/registry.h"
 #include "opencl_test_util.h"
 
 namespace mixcl::backend::test {
@@ -53,16 +52,6 @@ TEST(OpenCLDiscovery, FindsTwoPoclDevicesWithTheirCapabilities) {
     EXPECT_EQ(d->shape(), KernelShape::kVector);
     EXPECT_TRUE(d->std_option() == "-cl-std=CL3.0" || d->std_option() == "-cl-std=CL1.2") << d->std_option();
   }
-}
-
-TEST(OpenCLDiscovery, RegistryListsHostFirstThenOpenCL) {
-  auto devices = discover_devices({.host = {}, .opencl = true, .opencl_options = {.cache_dir = temp_dir() + "/k"}});
-  ASSERT_EQ(devices.size(), 3u);
-  EXPECT_EQ(devices[0]->name(), "host");
-  EXPECT_EQ(devices[0]->caps().kind, DeviceKind::kHost);
-  EXPECT_EQ(devices[1]->name(), "cl0.0");
-  EXPECT_EQ(devices[2]->name(), "cl0.1");
-  EXPECT_EQ(discover_devices({.host = {}, .opencl = false, .opencl_options = {}}).size(), 1u);
 }
 
 TEST(OpenCLDiscovery, BothDevicesRunOpsConcurrently) {
@@ -152,6 +141,7 @@ TEST(OpenCLDiscovery, CliWithZeroPlatformsListsTheHostAndSaysSoOnce) {
   EXPECT_EQ(json[0]["name"], "host");
 }
 
+// The registry (backend/registry.cpp) is checked through the CLI: host first, then each OpenCL device.
 TEST(OpenCLDiscovery, CliJsonListsHostAndBothPoclDevices) {
   std::string output;
   ASSERT_EQ(run_command("'" MIXCL_BINARY "' devices --json 2>/dev/null", output), 0) << output;

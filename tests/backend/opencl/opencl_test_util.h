@@ -19,6 +19,17 @@ std::string fresh_dir(const std::string& name);
 /// Every OpenCL device (PoCL exposes two: POCL_DEVICES is set before OpenCL starts), with the cache in temp_dir().
 std::vector<std::unique_ptr<OpenCLDevice>> cl_devices(OpenCLOptions options = {});
 
+/// Options with every field named (designated initializers that skip fields trip -Wmissing-field-initializers).
+inline OpenCLOptions options_with(uint64_t budget_bytes, uint64_t max_alloc_override, std::string cache_dir = "",
+                                  std::string variant = "") {
+  OpenCLOptions o;
+  o.budget_bytes = budget_bytes;
+  o.max_alloc_override = max_alloc_override;
+  o.cache_dir = std::move(cache_dir);
+  o.variant = std::move(variant);
+  return o;
+}
+
 /// Normally distributed floats, reproducible per seed.
 inline std::vector<float> random_floats(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);

@@ -16,7 +16,7 @@ constexpr uint64_t kOffA = 3, kOffB = 5, kOffOut = 11;
 class OpenCLOps : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    devices_ = cl_devices({.variant = GetParam()});
+    devices_ = cl_devices(options_with(0, 0, "", GetParam()));
     ASSERT_EQ(devices_.size(), 2u);
     for (auto& d : devices_)
       ASSERT_EQ(d->shape(), GetParam() == "workgroup" ? KernelShape::kWorkGroup : KernelShape::kVector);
@@ -136,12 +136,12 @@ INSTANTIATE_TEST_SUITE_P(Shapes, OpenCLOps, ::testing::Values("vector", "workgro
                          [](const auto& info) { return info.param; });
 
 TEST(OpenCLOpsVariant, UnknownVariantIsAnError) {
-  EXPECT_TRUE(cl_devices({.variant = "bogus"}).empty()) << "discovery skips (and logs) a device it cannot set up";
+  EXPECT_TRUE(cl_devices(options_with(0, 0, "", "bogus")).empty()) << "discovery skips (and logs) a device it cannot set up";
   cl::Platform platform = cl::Platform::getDefault();
   std::vector<cl::Device> devs;
   platform.getDevices(CL_DEVICE_TYPE_ALL, &devs);
   ASSERT_FALSE(devs.empty());
-  EXPECT_THROW(OpenCLDevice(platform, devs[0], "cl0.0", {.variant = "bogus"}), Error);
+  EXPECT_THROW(OpenCLDevice(platform, devs[0], "cl0.0", options_with(0, 0, "", "bogus")), Error);
 }
 
 }  // namespace

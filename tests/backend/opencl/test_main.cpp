@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   // Child mode: print how many OpenCL devices discovery finds in this process's environment.
   if (argc > 1 && std::strcmp(argv[1], "--discover-child") == 0) {
     try {
-      std::printf("opencl devices: %zu\n", discover_opencl_devices({.cache_dir = "/nonexistent"}).size());
+      std::printf("opencl devices: %zu\n", discover_opencl_devices(test::options_with(0, 0, "/nonexistent")).size());
     } catch (const std::exception& e) {
       std::printf("error: %s\n", e.what());
       return 1;

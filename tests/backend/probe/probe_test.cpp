@@ -82,8 +82,11 @@ TEST(Probe, OpenCLFiguresArePlausible) {
   if (devices.empty()) GTEST_SKIP() << "no OpenCL device on this machine";
   OpenCLDevice& device = *devices.front();
   const uint64_t used_before = device.memory().used();
-  const ProbeResult r = probe_device(device, short_options());
+  ProbeOptions options = short_options();
+  options.buffer_bytes = 16ull << 20;
+  const ProbeResult r = probe_device(device, options);
   EXPECT_EQ(r.device, device.name());
+  EXPECT_EQ(r.buffer_bytes, 16ull << 20);
   EXPECT_NE(r.device_id.find(device.caps().driver_version), std::string::npos) << r.device_id;
   expect_plausible_bandwidth(r.read_gbps, "device read");
   EXPECT_GT(r.fp32_gflops, 0.1);

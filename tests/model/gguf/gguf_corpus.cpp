@@ -160,10 +160,11 @@ std::vector<DamagedCase> damaged_cases() {
       fmt::format("value of 'general.architecture' at byte {}: string length 9 exceeds the 4 bytes left", vp[0]));
   add("trunc_array_header", cut(base.bytes, vp[2] + 6),
       fmt::format("array count of 'tokenizer.ggml.tokens' at byte {}: file ends", vp[2] + 4));
-  // Elements: "a" at +12, "bb" at +21, "ccc" at +31; cut inside the third.
-  add("trunc_array", cut(base.bytes, vp[2] + 12 + 9 + 10 + 8 + 1),
-      fmt::format("element 2 of 'tokenizer.ggml.tokens' at byte {}: string length 3 exceeds the 1 bytes left",
-                  vp[2] + 12 + 9 + 10));
+  // Elements: "a" at +12, "bb" at +21, "ccc" at +31, "dddd" at +42; cut inside the last (the count check
+  // passes: 4 strings need at least 32 bytes and 39 are left).
+  add("trunc_array", cut(base.bytes, vp[2] + 42 + 8 + 1),
+      fmt::format("element 3 of 'tokenizer.ggml.tokens' at byte {}: string length 4 exceeds the 1 bytes left",
+                  vp[2] + 42));
   add("trunc_bool", cut(base.bytes, vp[3]), fmt::format("value of 'deepseek2.expert_weights_norm' at byte {}: file ends", vp[3]));
   {
     Layout l = standard();
@@ -394,6 +395,7 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> valid_seed_files() {
   Layout l = standard();
   l.version = 2;
   l.kvs.push_back(value_kv("general.alignment", GgufValue::u32(64)));
+  l.alignment = 64;
   l.kvs.push_back(value_kv("deepseek2.nested", GgufValue::nested_array({GgufValue::i32_array({1, -2}),
                                                                        GgufValue::f64_array({0.5})})));
   l.tis[1].offset = 64;

@@ -77,7 +77,9 @@ TEST(GgufDamagedCorpus, CheckedInFilesMatchTheGenerator) {
   EXPECT_EQ(text.str(), damaged_manifest(cases));
   for (const auto& entry : std::filesystem::directory_iterator(kCorpusDir)) {
     const std::string name = entry.path().filename().string();
-    if (name != "expected_errors.txt") EXPECT_TRUE(names.count(name)) << "stray corpus file " << name;
+    if (name != "expected_errors.txt") {
+      EXPECT_TRUE(names.count(name)) << "stray corpus file " << name;
+    }
   }
   for (const auto& [name, bytes] : seeds) EXPECT_EQ(read_all(kSeedDir / name), bytes) << name;
   EXPECT_GE(cases.size(), 40u);
@@ -115,8 +117,12 @@ TEST(GgufDamagedCorpus, EveryTruncationOfAValidFileFailsCleanly) {
       });
       // Only a cut after the last tensor's data (inside the final padding) may still be valid; a file without
       // tensors stays valid from the end of its metadata on.
-      if (!full.tensors.empty()) EXPECT_EQ(accepted, n >= data_end) << name << " cut at " << n << ": " << msg;
-      if (seen_accepted) EXPECT_TRUE(accepted) << name << " cut at " << n << ": " << msg;
+      if (!full.tensors.empty()) {
+        EXPECT_EQ(accepted, n >= data_end) << name << " cut at " << n << ": " << msg;
+      }
+      if (seen_accepted) {
+        EXPECT_TRUE(accepted) << name << " cut at " << n << ": " << msg;
+      }
       seen_accepted = seen_accepted || accepted;
       if (accepted) continue;
       EXPECT_NE(msg.find(" at byte "), std::string::npos) << name << " cut at " << n << ": " << msg;

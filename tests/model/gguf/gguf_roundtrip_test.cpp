@@ -113,7 +113,9 @@ TEST_P(RoundTrip, EveryValueTypeAndTensorBytes) {
     EXPECT_EQ(f.kvs()[i].value, expected[i].second) << expected[i].first << ": " << f.kvs()[i].value.summary();
     EXPECT_EQ(f.kvs()[i].value.type(), expected[i].second.type()) << expected[i].first;
   }
-  if (extra) EXPECT_EQ(f.get_u32("general.alignment"), alignment);
+  if (extra) {
+    EXPECT_EQ(f.get_u32("general.alignment"), alignment);
+  }
   ASSERT_EQ(f.tensors().size(), kTensors.size());
   const uint8_t* base = f.tensors()[0].data - f.tensors()[0].file_offset;
   uint64_t expected_offset = f.tensors()[0].file_offset;

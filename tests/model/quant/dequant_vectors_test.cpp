@@ -2,7 +2,9 @@
 // gguf.md §4 and written as literals, plus the self-check values of §4.12.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <vector>
@@ -143,9 +145,8 @@ TEST(DequantVectors, Q3_KWithSignedScales) {
 const uint8_t kK4Scales[12] = {0x41, 0x02, 0xFF, 0x00, 0x80, 0x01, 0x00, 0xFF, 0x11, 0x25, 0x30, 0xE1};
 
 TEST(DequantVectors, Q4_K) {
-  std::vector<uint8_t> b = {0x00, 0x3C, 0x00, 0x40};  // d = 1, dmin = 2
-  b.insert(b.end(), kK4Scales, kK4Scales + 12);
-  b.resize(144, 0x00);
+  std::vector<uint8_t> b = block(144, 0x00, {0x00, 0x3C, 0x00, 0x40});  // d = 1, dmin = 2
+  std::copy(kK4Scales, kK4Scales + 12, b.begin() + 4);
   b[16 + 0] = 0xF3;    // e0 q=3 (b0), e32 q=15 (b1)
   b[16 + 71] = 0x5A;   // e135 q=10 (b4), e167 q=5 (b5)
   b[16 + 127] = 0x90;  // e223 q=0 (b6), e255 q=9 (b7)
@@ -155,9 +156,8 @@ TEST(DequantVectors, Q4_K) {
 }
 
 TEST(DequantVectors, Q5_K) {
-  std::vector<uint8_t> b = {0x00, 0x38, 0x00, 0x3C};  // d = 0.5, dmin = 1
-  b.insert(b.end(), kK4Scales, kK4Scales + 12);
-  b.resize(176, 0x00);
+  std::vector<uint8_t> b = block(176, 0x00, {0x00, 0x38, 0x00, 0x3C});  // d = 0.5, dmin = 1
+  std::copy(kK4Scales, kK4Scales + 12, b.begin() + 4);
   b[16 + 3] = 0x81;    // qh[3]: 5th bit of e3 (c0 h0) and e227 (c3 h1)
   b[16 + 20] = 0x10;   // qh[20]: 5th bit of e148 (c2 h0)
   b[48 + 3] = 0x2F;    // e3 low 15, e35 low 2
@@ -218,7 +218,7 @@ TEST(DequantVectors, Iq4Nl) {
 
 TEST(DequantVectors, Iq4XsWithNegativeScales) {
   // ls = 0, 63, 31, 32, 33, 16, 48, 1 for sub-blocks 0..7 -> ls - 32 = -32, 31, -1, 0, 1, -16, 16, -31.
-  std::vector<uint8_t> b = block(136, 0x88, {0x00, 0x3C, 0x9C, 0x36, 0xF0, 0x0F, 0x01, 0x10});  // code 8: T = 1
+  std::vector<uint8_t> b = block(136, 0x88, {0x00, 0x3C, 0x9C, 0x36, 0xF0, 0x0F, 0x01, 0x10});  // d = 1, codes 8 (T = 1)
   b[8 + 0] = 0x80;      // e0 code 0 (-127), e16 code 8
   b[8 + 83] = 0xF8;     // e163 code 8, e179 code 15 (113)
   b[8 + 127] = 0x18;    // e239 code 8, e255 code 1 (-104)

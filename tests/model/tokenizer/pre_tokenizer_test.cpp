@@ -103,6 +103,9 @@ TEST(PreTokenizerKimiK2, Basics) {
   EXPECT_EQ(split(pre, "1234567"), (Pieces{"123", "456", "7"}));
   EXPECT_EQ(split(pre, "I'm"), (Pieces{"I'm"}));
   EXPECT_EQ(split(pre, "HELLOworld"), (Pieces{"HELLOworld"}));
+  // U+3001 has script Common (Han only by Script_Extensions), so it prefixes the upper-case run.
+  EXPECT_EQ(split(pre, "\u3001\u03A9"), (Pieces{"\u3001\u03A9"}));
+  EXPECT_EQ(split(pre, "\u4F60\u597D\u3001x"), (Pieces{"\u4F60\u597D", "\u3001x"}));
 }
 
 TEST(PreTokenizerDefault, Gpt2Split) {
