@@ -182,9 +182,9 @@ size_t probe_local_size(const OpenCLDevice& device) {
   return local;
 }
 
-// One kernel variant of a measurement: the access layout (read only) and the float vector width.
+// One kernel variant of a measurement: the read kernel (read only) and the float vector width.
 struct Variant {
-  int layout = 0;
+  int kernel = 0;  // read: 0 read_blocks, 1 read_streams
   uint32_t width = 1;
   double rate = 0;
 };
@@ -197,35 +197,48 @@ Variant best_variant(const std::vector<Variant>& candidates, Measure&& measure, 
   Variant best;
   for (Variant v : candidates) {
     v.rate = measure(v, options.seconds_per_test / 4, 1);
-    spdlog::debug("probe {}: {} with {}, layout {}: {:.2f}", dev, what, vec_type(v.width), v.layout, v.rate);
+    spdlog::debug("probe {}: {} with {}, kernel {}: {:.2f}", dev, what, vec_type(v.width), v.kernel, v.rate);
     if (v.rate > best.rate) best = v;
   }
   best.rate = std::max(best.rate, measure(best, options.seconds_per_test, options.trials));
   return best;
 }
 
-// Read layouts of cl_kernels/probe.cl: 1 suits GPUs (coalesced), 2 suits CPU drivers that run each
-// work-item's loop on its own (a sequential stream per work-item); the faster one is reported.
-constexpr int kReadLayouts[] = {1, 2};
+// Read kernels of cl_kernels/probe.cl: kernel 0 "read_blocks" (many work-items, 16 coalesced fetches
+// each; suits GPUs and CPU drivers that vectorise across work-items), kernel 1 "read_streams" (one
+// sequential stream per work-item; suits CPU drivers that do not). The faster one is reported.
+constexpr int kReadKernels[] = {0, 1};
 
 void probe_opencl_read(OpenCLDevice& device, const cl::Buffer& data, uint64_t bytes, const ProbeOptions& options,
                        ProbeResult& result) {
   const size_t local = probe_local_size(device);
-  const uint64_t groups_wanted = std::max<uint64_t>(1, device.caps().compute_units) * 8;
+  const uint64_t stream_groups = std::max<uint64_t>(1, device.caps().compute_units) * 8;
+  auto never_written = device.allocate(sizeof(float));
   auto measure = [&](const Variant& v, double target, int trials) {
     const uint64_t vectors = bytes / (4 * v.width);
-    const uint64_t groups = std::max<uint64_t>(1, std::min(groups_wanted, vectors / (local * 16)));
-    const uint64_t global = groups * local;
-    const uint64_t steps = vectors / global;
-    if (steps == 0 || vectors > UINT32_MAX)
-      fail("probe {}: a {} read buffer does not suit the read kernel; pass a size between 1 MiB and 16 GiB",
+    if (vectors > UINT32_MAX || vectors < local * 16)
+      fail("probe {}: a {} read buffer does not suit the read kernels; pass a size between 1 MiB and 16 GiB",
            device.name(), format_bytes(bytes));
-    auto out = device.allocate(global * 4 * v.width);
-    cl::Kernel kernel = device.kernel("probe.cl", "read_bandwidth",
-                                      fmt::format("-DVEC={} -DLAYOUT={}", vec_type(v.width), v.layout));
-    kernel.setArg(0, data);
-    kernel.setArg(1, static_cast<cl_uint>(steps));
-    kernel.setArg(2, cl_chunk(*out, 0));
+    const std::string build = fmt::format("-DWIDTH={}", v.width);
+    cl::Kernel kernel;
+    uint64_t global = 0, read_bytes = 0;
+    if (v.kernel == 0) {
+      global = vectors / 16 / local * local;
+      read_bytes = global * 16 * v.width * 4;
+      kernel = device.kernel("probe.cl", "read_blocks", build);
+      kernel.setArg(0, data);
+      kernel.setArg(1, -1.0f);
+      kernel.setArg(2, cl_chunk(*never_written, 0));
+    } else {
+      global = std::min(stream_groups, vectors / (local * 16)) * local;
+      const uint64_t steps = vectors / global;
+      read_bytes = global * steps * v.width * 4;
+      kernel = device.kernel("probe.cl", "read_streams", build);
+      kernel.setArg(0, data);
+      kernel.setArg(1, static_cast<cl_uint>(steps));
+      kernel.setArg(2, -1.0f);
+      kernel.setArg(3, cl_chunk(*never_written, 0));
+    }
     cl::CommandQueue& queue = device.compute_queue();
     const double seconds = best_seconds_per_rep(
         [&](uint64_t reps) {
@@ -234,11 +247,11 @@ void probe_opencl_read(OpenCLDevice& device, const cl::Buffer& data, uint64_t by
           queue.finish();
         },
         target, trials);
-    return static_cast<double>(global * steps * v.width * 4) / seconds / 1e9;
+    return static_cast<double>(read_bytes) / seconds / 1e9;
   };
   std::vector<Variant> candidates;
-  for (int layout : kReadLayouts)
-    for (uint32_t width : kVectorWidths) candidates.push_back({layout, width});
+  for (int kernel : kReadKernels)
+    for (uint32_t width : kVectorWidths) candidates.push_back({kernel, width});
   const Variant best = best_variant(candidates, measure, options, "read GB/s", device.name());
   result.read_gbps = best.rate;
   result.read_vector_width = best.width;
@@ -251,7 +264,7 @@ void probe_opencl_compute(OpenCLDevice& device, const ProbeOptions& options, Pro
     const uint32_t width = v.width;
     const uint32_t iters = 65536 / width;  // the same flops per launch for every width
     auto out = device.allocate(global * 4 * width);
-    cl::Kernel kernel = device.kernel("probe.cl", "fma_chains", "-DVEC=" + vec_type(width));
+    cl::Kernel kernel = device.kernel("probe.cl", "fma_chains", fmt::format("-DWIDTH={}", width));
     kernel.setArg(0, cl_chunk(*out, 0));
     kernel.setArg(1, kHostFmaMul);
     kernel.setArg(2, kHostFmaAdd);
@@ -392,7 +405,6 @@ std::string probe_device_id(const Device& device) {
 
 ProbeResult probe_device(Device& device, const ProbeOptions& options) {
   check_options(device, options);
-  if (std::getenv("XDEBUG")) spdlog::set_level(spdlog::level::debug);
   const auto start = Clock::now();
   ProbeResult result;
   if (auto* host = dynamic_cast<HostDevice*>(&device)) {

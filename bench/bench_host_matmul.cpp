@@ -19,9 +19,13 @@ namespace {
 using mixcl::DType;
 using mixcl::backend::KernelIsa;
 
-int threads() { return omp_get_max_threads(); }
+int threads() {
+  return omp_get_max_threads();
+}
 
-KernelIsa isa_from_arg(int64_t a) { return a ? mixcl::backend::detect_kernel_isa() : KernelIsa::kGeneric; }
+KernelIsa isa_from_arg(int64_t a) {
+  return a ? mixcl::backend::detect_kernel_isa() : KernelIsa::kGeneric;
+}
 
 // ---- machine figures ----
 
@@ -112,8 +116,8 @@ void BM_Matvec(benchmark::State& state) {
 
 void matvec_args(benchmark::internal::Benchmark* b) {
   for (DType t : {DType::Q4_K, DType::Q8_0, DType::MXFP4})
-    for (auto [rows, cols] : {std::pair<int, int>{4096, 4096}, {2048, 1408}, {1408, 2048}, {7168, 2048},
-                              {2048, 7168}}) {
+    for (auto [rows, cols] :
+         {std::pair<int, int>{4096, 4096}, {2048, 1408}, {1408, 2048}, {7168, 2048}, {2048, 7168}}) {
       if (cols % mixcl::dtype_info(t).block_elems != 0) continue;  // Q4_K needs cols % 256 == 0
       for (int cached : {0, 1}) b->Args({static_cast<int64_t>(t), rows, cols, cached});
     }
@@ -126,7 +130,8 @@ BENCHMARK(BM_Matvec)->Apply(matvec_args)->Unit(benchmark::kMicrosecond)->UseReal
 void BM_Prefill(benchmark::State& state) {
   const auto type = static_cast<DType>(state.range(0));
   const mixcl::reference::MatmulCase c{type, static_cast<uint64_t>(state.range(1)),
-                                       static_cast<uint64_t>(state.range(2)), static_cast<uint64_t>(state.range(3))};
+                                       static_cast<uint64_t>(state.range(2)),
+                                       static_cast<uint64_t>(state.range(3))};
   const auto data = mixcl::reference::make_matmul_data(c, 2);
   std::vector<float> y(c.m * c.rows);
   const KernelIsa isa = isa_from_arg(state.range(4));
@@ -134,9 +139,11 @@ void BM_Prefill(benchmark::State& state) {
     mixcl::backend::matmul(type, data.w.data(), c.rows, c.cols, data.x.data(), y.data(), c.m, isa, threads());
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * 2.0 * c.rows * c.cols * c.m,
-                                                 benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
-  state.SetLabel(std::string(mixcl::dtype_name(type)) + " " + std::string(mixcl::backend::kernel_isa_name(isa)));
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * 2.0 * c.rows * c.cols * c.m,
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.SetLabel(std::string(mixcl::dtype_name(type)) + " " +
+                 std::string(mixcl::backend::kernel_isa_name(isa)));
 }
 BENCHMARK(BM_Prefill)
     ->Args({static_cast<int64_t>(DType::Q8_0), 2048, 2048, 512, 1})
@@ -156,19 +163,22 @@ void BM_TableCase(benchmark::State& state, mixcl::reference::MatmulCase c) {
   std::vector<float> y(c.m * c.rows);
   const KernelIsa isa = mixcl::backend::detect_kernel_isa();
   for (auto _ : state) {
-    mixcl::backend::matmul(c.type, data.w.data(), c.rows, c.cols, data.x.data(), y.data(), c.m, isa, threads());
+    mixcl::backend::matmul(c.type, data.w.data(), c.rows, c.cols, data.x.data(), y.data(), c.m, isa,
+                           threads());
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * 2.0 * c.rows * c.cols * c.m,
-                                                 benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * 2.0 * c.rows * c.cols * c.m,
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
 [[maybe_unused]] const bool kTableRegistered = [] {
   for (const auto& c : mixcl::reference::matmul_cases())
-    benchmark::RegisterBenchmark(("BM_TableCase/" + std::string(mixcl::dtype_name(c.type)) + "/" +
-                                  std::to_string(c.rows) + "x" + std::to_string(c.cols) + "/m" + std::to_string(c.m))
-                                     .c_str(),
-                                 BM_TableCase, c)
+    benchmark::RegisterBenchmark(
+        ("BM_TableCase/" + std::string(mixcl::dtype_name(c.type)) + "/" + std::to_string(c.rows) + "x" +
+         std::to_string(c.cols) + "/m" + std::to_string(c.m))
+            .c_str(),
+        BM_TableCase, c)
         ->Unit(benchmark::kMicrosecond);
   return true;
 }();

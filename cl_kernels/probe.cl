@@ -1,46 +1,73 @@
 // Probe kernels (backend/probe.cpp): device memory read bandwidth and fp32 FMA throughput.
-// Build options: -DVEC=float4 -DLAYOUT=0|1 (read_bandwidth only).
-#ifndef VEC
-#define VEC float
+// Build option: -DWIDTH=1|2|4|8|16, the float vector width of every load and chain.
+#ifndef WIDTH
+#define WIDTH 4
 #endif
-#ifndef LAYOUT
-#define LAYOUT 0
+#if WIDTH == 1
+#define VEC float
+#define HSUM(v) (v)
+#elif WIDTH == 2
+#define VEC float2
+#define HSUM(v) ((v).s0 + (v).s1)
+#elif WIDTH == 4
+#define VEC float4
+#define HSUM(v) dot((v), (float4)(1.0f))
+#elif WIDTH == 8
+#define VEC float8
+#define HSUM(v) (dot((v).lo, (float4)(1.0f)) + dot((v).hi, (float4)(1.0f)))
+#elif WIDTH == 16
+#define VEC float16
+#define HSUM(v) (dot((v).lo.lo, (float4)(1.0f)) + dot((v).lo.hi, (float4)(1.0f)) + \
+                 dot((v).hi.lo, (float4)(1.0f)) + dot((v).hi.hi, (float4)(1.0f)))
 #endif
 
-// Reads `steps` vectors per work-item and writes each work-item's sum, so no load can be dropped.
-// At every step the work-items of a work-group read `local size` consecutive vectors (coalesced on GPUs,
-// one SIMD stream per group on CPU drivers). LAYOUT 0: the whole NDRange reads one contiguous block per
-// step (vector s * G + g); LAYOUT 1: each work-group streams through its own contiguous region.
-__kernel void read_bandwidth(__global const VEC* restrict data, uint steps, __global VEC* restrict out) {
-  const uint lid = get_local_id(0), local_size = get_local_size(0);
-#if LAYOUT == 0
-  const uint stride = get_global_size(0);
-  uint i = get_global_id(0);
-#elif LAYOUT == 2
-  const uint stride = 1;
-  uint i = get_global_id(0) * steps;
-#else
-  const uint stride = local_size;
-  uint i = get_group_id(0) * local_size * steps + lid;
-#endif
-  VEC a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  uint s = 0;
-  for (; s + 4 <= steps; s += 4) {  // four independent loads in flight per work-item
-    a0 += data[i];
-    a1 += data[i + stride];
-    a2 += data[i + 2 * stride];
-    a3 += data[i + 3 * stride];
-    i += 4 * stride;
-  }
-  for (; s < steps; ++s) {
-    a0 += data[i];
-    i += stride;
-  }
-  out[get_global_id(0)] = (a0 + a1) + (a2 + a3);
+// Both read kernels store a work-item's sum (to out[0]) only when it equals `never`, an argument the host
+// sets to -1 while the data are positive: every load feeds a result the compiler must compute, yet no
+// write traffic is added to the reads.
+
+// Work-group g reads the contiguous block of 16 * L vectors at 16 * L * g (L = local size): at each of 16
+// unrolled fetches its work-items read L consecutive vectors. Coalesced on GPUs; CPU drivers that run the
+// work-items of a group as a SIMD loop turn each fetch into one sequential stream.
+__kernel void read_blocks(__global const VEC* restrict data, float never, __global float* restrict out) {
+  const uint l = get_local_size(0);
+  const __global VEC* p = data + get_group_id(0) * l * 16 + get_local_id(0);
+  VEC a0 = p[0], a1 = p[l], a2 = p[2 * l], a3 = p[3 * l];
+  a0 += p[4 * l];
+  a1 += p[5 * l];
+  a2 += p[6 * l];
+  a3 += p[7 * l];
+  a0 += p[8 * l];
+  a1 += p[9 * l];
+  a2 += p[10 * l];
+  a3 += p[11 * l];
+  a0 += p[12 * l];
+  a1 += p[13 * l];
+  a2 += p[14 * l];
+  a3 += p[15 * l];
+  const float sum = HSUM((a0 + a1) + (a2 + a3));
+  if (sum == never) out[0] = sum;  // never true: no write traffic
 }
 
-// Runs `iters` steps of eight independent chains x = x * m + a per work-item: 16 * iters * width flops.
-// m and a are arguments so the compiler cannot fold the chains.
+// Work-item i reads its own contiguous run of `steps` vectors starting at i * steps: one sequential stream
+// per work-item, the fastest pattern for CPU drivers that run each work-item's loop on its own.
+__kernel void read_streams(__global const VEC* restrict data, uint steps, float never,
+                           __global float* restrict out) {
+  const __global VEC* p = data + (size_t)get_global_id(0) * steps;
+  VEC a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  uint s = 0;
+  for (; s + 4 <= steps; s += 4) {  // four independent accumulators: loads, not add latency, limit
+    a0 += p[s];
+    a1 += p[s + 1];
+    a2 += p[s + 2];
+    a3 += p[s + 3];
+  }
+  for (; s < steps; ++s) a0 += p[s];
+  const float sum = HSUM((a0 + a1) + (a2 + a3));
+  if (sum == never) out[0] = sum;  // never true: no write traffic
+}
+
+// Runs `iters` steps of eight independent chains x = x * m + a per work-item: 16 * iters * WIDTH flops.
+// m and a are arguments so the compiler cannot fold the chains; the result is always stored.
 __kernel void fma_chains(__global VEC* restrict out, float m, float a, uint iters) {
   const float base = 1.0f + (float)(get_global_id(0) & 63) / 4096.0f;
   VEC x0 = base, x1 = base + 0.125f, x2 = base + 0.25f, x3 = base + 0.375f;

@@ -30,6 +30,8 @@ std::string_view format_file(DType type) {
   }
 }
 
+constexpr uint64_t kTileLocal = 8;  // mm_tile work-group: 8 tiles along the rows
+
 // Byte alignment a weight row start needs: the widest scalar its kernels load (f32, f16 scales, u8).
 uint64_t row_alignment(DType type) {
   if (type == DType::F32) return 4;
@@ -77,11 +79,11 @@ std::vector<RowSpan> row_spans(const OpenCLDevice& dev, const OpenCLBuffer& b, c
     const auto [begin, end] = b.chunk_range(i);
     const uint64_t at = w.data.offset + row * rb;
     if (at >= end) continue;
-    const uint64_t fit = (end - at) / rb;  // whole rows from `at` that end inside this chunk
+    const uint64_t fit = at < begin ? 0 : (end - at) / rb;  // whole rows from `at` that end inside this chunk
     if (fit == 0)
-      fail("device {}: matmul: weight row {} (bytes [{}, {})) crosses the boundary at byte {} between chunks {} "
-           "and {}; allocate weights with the row size ({} bytes) as granule",
-           dev.name(), row, at, at + rb, end, i, i + 1, rb);
+      fail("device {}: matmul: weight row {} (bytes [{}, {})) crosses the boundary at byte {} between two chunks "
+           "of the buffer; allocate weights with the row size ({} bytes) as granule",
+           dev.name(), row, at, at + rb, at < begin ? begin : end, rb);
     const uint64_t count = std::min(fit, w.rows - row);
     spans.push_back({i, row, count, at - begin});
     row += count;
@@ -168,8 +170,10 @@ void opencl_matmul(OpenCLDevice& dev, const WeightView& w, View x, View y, uint6
         k.setArg(10, cl_ulong{vy.offset + s.first});
         k.setArg(11, cl_ulong{w.rows});
         k.setArg(12, static_cast<cl_uint>(m));
-        const cl::NDRange global((s.count + tile_rows - 1) / tile_rows, (m + tile_tokens - 1) / tile_tokens);
-        queue.enqueueNDRangeKernel(k, cl::NullRange, global, cl::NullRange);
+        // A fixed local size: PoCL compiles a kernel once per local size, and a driver-chosen one varies.
+        const uint64_t items = (s.count + tile_rows - 1) / tile_rows;
+        const cl::NDRange global((items + kTileLocal - 1) / kTileLocal * kTileLocal, (m + tile_tokens - 1) / tile_tokens);
+        queue.enqueueNDRangeKernel(k, cl::NullRange, global, cl::NDRange(kTileLocal, 1));
         continue;
       }
       k.setArg(8, vy.buffer);

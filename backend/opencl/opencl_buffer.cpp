@@ -10,11 +10,12 @@ namespace mixcl::backend {
 OpenCLBuffer::OpenCLBuffer(OpenCLDevice& device, uint64_t bytes, uint64_t granule, uint64_t max_chunk)
     : device_(device), bytes_(bytes) {
   if (granule == 0) granule = 1;
-  if (granule > max_chunk)
+  if (bytes > max_chunk && granule > max_chunk)
     fail("device {}: cannot allocate {} in pieces of {} bytes: one piece is larger than the device's largest "
          "allocation ({}); use a smaller granule or another device",
          device.name(), format_bytes(bytes), granule, format_bytes(max_chunk));
-  const uint64_t chunk_bytes = max_chunk / granule * granule;
+  // One cl_mem when it fits; else pieces of whole granules.
+  const uint64_t chunk_bytes = bytes <= max_chunk ? std::max<uint64_t>(bytes, 1) : max_chunk / granule * granule;
   device_.memory().reserve(bytes, "OpenCL buffer");
   const uint64_t count = bytes == 0 ? 1 : (bytes + chunk_bytes - 1) / chunk_bytes;
   try {

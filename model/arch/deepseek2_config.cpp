@@ -97,7 +97,7 @@ Deepseek2Config tiny_v2_lite() {
 Deepseek2Config tiny_v2() {
   Deepseek2Config c = tiny_base("tiny-v2");
   c.q_lora_rank = 96;
-  c.n_expert = 16, c.n_expert_used = 3, c.n_expert_shared = 2;
+  c.n_expert = 8, c.n_expert_used = 3, c.n_expert_shared = 2;
   c.n_group = 4, c.n_group_used = 2, c.expert_weights_scale = 16.0f;
   c.yarn = true, c.yarn_factor = 40, c.yarn_orig_ctx = 4096, c.mscale_all_dim = 1.0f;
   return c;
@@ -106,7 +106,7 @@ Deepseek2Config tiny_v2() {
 Deepseek2Config tiny_v3() {
   Deepseek2Config c = tiny_base("tiny-v3");
   c.n_layer = 4, c.n_dense = 2, c.q_lora_rank = 96;
-  c.n_expert = 16, c.n_expert_used = 4, c.n_expert_shared = 1;
+  c.n_expert = 8, c.n_expert_used = 4, c.n_expert_shared = 1;
   c.n_group = 4, c.n_group_used = 2, c.expert_weights_scale = 2.5f, c.expert_weights_norm = true;
   c.gating = GatingFunc::kSigmoid, c.router_bias = true;
   c.yarn = true, c.yarn_factor = 40, c.yarn_orig_ctx = 4096, c.mscale_all_dim = 1.0f;
@@ -126,7 +126,7 @@ Deepseek2Config tiny_moonlight() {
 Deepseek2Config tiny_kimi_k2() {
   Deepseek2Config c = tiny_base("tiny-kimi-k2");
   c.q_lora_rank = 96;
-  c.n_expert = 12, c.n_expert_used = 3, c.n_expert_shared = 1;  // X not a power of two (quirk Q7 in small)
+  c.n_expert = 6, c.n_expert_used = 3, c.n_expert_shared = 1;  // X not a power of two (quirk Q7 in small)
   c.gating = GatingFunc::kSigmoid, c.router_bias = true;
   c.expert_weights_norm = true, c.expert_weights_scale = 2.827f;
   c.rope_base = 50000.0f;
@@ -160,7 +160,7 @@ constexpr std::array kGeometries = {
     GeometryEntry{"tiny-v2", "test: q-LoRA, softmax with groups 4/2, scale 16", tiny_v2},
     GeometryEntry{"tiny-v3", "test: q-LoRA, sigmoid + bias, groups 4/2, 2 dense blocks", tiny_v3},
     GeometryEntry{"tiny-moonlight", "test: no q-LoRA, sigmoid + bias, no YaRN", tiny_moonlight},
-    GeometryEntry{"tiny-kimi-k2", "test: sigmoid + bias, 12 experts, YaRN betas 1/1", tiny_kimi_k2},
+    GeometryEntry{"tiny-kimi-k2", "test: sigmoid + bias, 6 experts, YaRN betas 1/1", tiny_kimi_k2},
     GeometryEntry{"tiny-sqrt-softplus", "test: sqrt(softplus) gating with bias", tiny_sqrt_softplus},
 };
 

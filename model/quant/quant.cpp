@@ -2,6 +2,7 @@
 #include "model/quant/quant.h"
 
 #include <cmath>
+#include <exception>
 #include <string>
 
 #include "common/error.h"
@@ -91,6 +92,30 @@ void quantize_row(DType type, const float* src, void* dst, uint64_t n) {
            (b + 1) * info.block_elems - 1, e.what());
     }
   }
+}
+
+void quantize_rows(DType type, const float* src, void* dst, uint64_t rows, uint64_t n) {
+  if (!quant_fn(type))
+    fail("quantize_rows: {} is not supported by the host quantizers (supported: {})", type_label(type),
+         type_list(can_quantize));
+  checked_geometry("quantize_rows", type, n);
+  const uint64_t stride = row_bytes(type, n);
+  auto* out = static_cast<uint8_t*>(dst);
+  int64_t first_bad = -1;  // lowest failing row and its message; exceptions must not leave the parallel region
+  std::string message;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t r = 0; r < static_cast<int64_t>(rows); ++r) {
+    try {
+      quantize_row(type, src + r * n, out + r * stride, n);
+    } catch (const std::exception& e) {
+#pragma omp critical(mixcl_quantize_rows)
+      if (first_bad < 0 || r < first_bad) {
+        first_bad = r;
+        message = e.what();
+      }
+    }
+  }
+  if (first_bad >= 0) fail("row {}: {}", first_bad, message);
 }
 
 }  // namespace mixcl::quant

@@ -46,13 +46,13 @@ void pack_scale_min(const uint8_t* sc, const uint8_t* m, uint8_t* s) {
 // scales/mins to 6 bits, and codes L (0..nmax) re-derived from the stored values.
 void fit_k4(const float* x, int nmax, float rmin, int nstep, uint16_t& d16, uint16_t& dmin16, uint8_t* packed,
             uint8_t* L) {
-  float sum_x2 = 0;
-  for (int k = 0; k < 256; ++k) sum_x2 += x[k] * x[k];
-  const float av_x = std::sqrt(sum_x2 / 256);
   float scales[8], mins[8], w[32];
   float max_scale = 0, max_min = 0;
   for (int b = 0; b < 8; ++b) {
-    // Weight large magnitudes more (relative to the block's rms) so outliers are reproduced well.
+    float sum_x2 = 0;
+    for (int l = 0; l < 32; ++l) sum_x2 += x[32 * b + l] * x[32 * b + l];
+    const float av_x = std::sqrt(sum_x2 / 32);
+    // Weight large magnitudes more (relative to the sub-block's rms) so outliers are reproduced well.
     for (int l = 0; l < 32; ++l) w[l] = av_x + std::fabs(x[32 * b + l]);
     scales[b] = fit_scale_min(32, nmax, x + 32 * b, w, L + 32 * b, &mins[b], rmin, 0.1f, nstep, false);
     max_scale = std::max(max_scale, scales[b]);

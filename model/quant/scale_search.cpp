@@ -22,7 +22,8 @@ inline float lane_sum(const float* a) {
 }
 
 // Weighted sum of |scale*L + min - x| over codes from grid `iscale` (only used for use_mad).
-float mad_error(int n, const float* x, const float* xs, const float* w, float iscale, float nmax, float scale,
+template <int n>
+float mad_error(const float* x, const float* xs, const float* w, float iscale, float nmax, float scale,
                 float min) {
   float acc[kLanes] = {};
   for (int i = 0; i < n; i += kLanes)
@@ -34,10 +35,10 @@ float mad_error(int n, const float* x, const float* xs, const float* w, float is
   return lane_sum(acc);
 }
 
-}  // namespace
-
-float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L, float* neg_min, float rmin,
-                    float rdelta, int nstep, bool use_mad) {
+// fit_scale_min() for a compile-time group size, so the lane loops unroll fully.
+template <int n>
+float fit_scale_min_n(int nmax, const float* x, const float* w, uint8_t* L, float* neg_min, float rmin, float rdelta,
+                      int nstep, bool use_mad) {
   float lo = x[0], hi = x[0];
   double sum_w = 0, sum_x = 0, sum_x2 = 0;
   for (int i = 0; i < n; ++i) {
@@ -73,7 +74,7 @@ float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L,
         al2[k] += wl * l;
         axl[k] += wl * x[i + k];
       }
-    best = use_mad ? mad_error(n, x, xs, w, best_iscale, fmax, scale, min)
+    best = use_mad ? mad_error<n>(x, xs, w, best_iscale, fmax, scale, min)
                    : static_cast<float>(sq_error(scale, min, lane_sum(al), lane_sum(al2), lane_sum(axl)));
   }
   for (int step = 0; step <= nstep; ++step) {
@@ -96,7 +97,7 @@ float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L,
       this_min = 0;
       this_scale = sxl / sl2;
     }
-    const float err = use_mad ? mad_error(n, x, xs, w, iscale, fmax, static_cast<float>(this_scale),
+    const float err = use_mad ? mad_error<n>(x, xs, w, iscale, fmax, static_cast<float>(this_scale),
                                           static_cast<float>(this_min))
                               : static_cast<float>(sq_error(this_scale, this_min, sl, sl2, sxl));
     if (err < best) {
@@ -109,6 +110,14 @@ float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L,
   for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(round_clamp(best_iscale * xs[i], fmax));
   *neg_min = -min;
   return scale;
+}
+
+}  // namespace
+
+float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L, float* neg_min, float rmin,
+                    float rdelta, int nstep, bool use_mad) {
+  if (n == 16) return fit_scale_min_n<16>(nmax, x, w, L, neg_min, rmin, rdelta, nstep, use_mad);
+  return fit_scale_min_n<32>(nmax, x, w, L, neg_min, rmin, rdelta, nstep, use_mad);
 }
 
 float fit_symmetric_greedy(int n, int nmax, const float* x, int8_t* L) {

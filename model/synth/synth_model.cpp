@@ -27,7 +27,8 @@ void fill_tensor(const SynthTensor& t, const arch::Deepseek2Config& c, uint64_t 
   const uint64_t chunk = std::max<uint64_t>(1, 16384 / ne0);
   const int64_t n_chunks = static_cast<int64_t>((n + chunk - 1) / chunk);
   std::string error;  // exceptions must not cross the OpenMP region
-#pragma omp parallel
+  const bool parallel = n_chunks > 1 && n * ne0 >= 65536;  // small slabs: thread start-up costs more
+#pragma omp parallel if (parallel)
   {
     std::vector<float> buf(chunk * ne0);
 #pragma omp for schedule(dynamic, 1)

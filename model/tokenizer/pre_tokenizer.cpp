@@ -58,6 +58,24 @@ const std::vector<std::string> kGpt2 = {
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)",
 };
 
+// Per-thread JIT stack (the default 32 KiB one is too small for long words in kimi-k2's lookahead groups);
+// its memory is reserved up front but only touched as deep matches need it.
+constexpr size_t kJitStackMax = size_t{256} << 20;
+
+struct JitResources {
+  pcre2_match_context* context = nullptr;
+  pcre2_jit_stack* stack = nullptr;
+  JitResources() {
+    context = pcre2_match_context_create(nullptr);
+    stack = pcre2_jit_stack_create(32 * 1024, kJitStackMax, nullptr);
+    if (context && stack) pcre2_jit_stack_assign(context, nullptr, stack);
+  }
+  ~JitResources() {
+    pcre2_jit_stack_free(stack);
+    pcre2_match_context_free(context);
+  }
+};
+
 }  // namespace
 
 // One compiled expression; pcre2_code is read-only while matching, so it can be shared between threads.
@@ -111,6 +129,8 @@ std::vector<std::string_view> PreTokenizer::split(std::string_view text) const {
   if (text.empty()) return pieces;
   pieces.push_back(text);
   std::vector<std::string_view> next;
+  thread_local JitResources jit;
+  if (!jit.context || !jit.stack) fail("pre-tokenizer '{}': out of memory creating the regex JIT stack", name_);
   for (const auto& regex : regexes_) {
     std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> md_owner(
         pcre2_match_data_create_from_pattern(regex->code, nullptr), &pcre2_match_data_free);
@@ -122,9 +142,14 @@ std::vector<std::string_view> PreTokenizer::split(std::string_view text) const {
       size_t start = 0;  // where the next match search begins
       size_t kept = 0;   // end of the last emitted piece
       while (start < piece.size()) {
-        const int rc = regex->jit ? pcre2_jit_match(regex->code, subject, piece.size(), start, 0, md, nullptr)
+        const int rc = regex->jit ? pcre2_jit_match(regex->code, subject, piece.size(), start, 0, md, jit.context)
                                   : pcre2_match(regex->code, subject, piece.size(), start, 0, md, nullptr);
         if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc == PCRE2_ERROR_JIT_STACKLIMIT || rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_MATCHLIMIT) {
+          fail("pre-tokenizer '{}': a run of {} bytes without a split point (at byte {} of a {}-byte piece) is "
+               "too long for the regex engine's limits; split the input into smaller parts",
+               name_, piece.size() - start, start, piece.size());
+        }
         if (rc < 0) {
           PCRE2_UCHAR message[256];
           pcre2_get_error_message(rc, message, sizeof(message));

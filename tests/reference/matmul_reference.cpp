@@ -16,7 +16,7 @@ std::vector<float> quantize_activations(const float* x, uint64_t n, uint32_t blo
       }
     }
     if (amax == 0.0f) continue;  // all-zero block: scale 0, codes 0
-    if (block == 32) {  // Q8_0-style, f32 scale
+    if (block == 32) {           // Q8_0-style, f32 scale
       const float d = amax / 127.0f, id = 1.0f / d;
       for (uint32_t k = 0; k < block; ++k)
         out[b0 + k] = d * std::clamp(std::nearbyint(x[b0 + k] * id), -127.0f, 127.0f);

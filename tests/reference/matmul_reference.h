@@ -24,9 +24,9 @@ struct MatmulCase {
 
 /// Every weight format the host kernels support.
 inline std::vector<DType> matmul_types() {
-  return {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1,
+  return {DType::F32,  DType::F16,  DType::BF16,  DType::Q8_0,   DType::Q4_0, DType::Q4_1,
           DType::Q5_0, DType::Q5_1, DType::MXFP4, DType::IQ4_NL, DType::Q2_K, DType::Q3_K,
-          DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_XS};
+          DType::Q4_K, DType::Q5_K, DType::Q6_K,  DType::IQ4_XS};
 }
 
 /// The table: every format × odd row counts (not multiples of the 16-row tile or the thread count),

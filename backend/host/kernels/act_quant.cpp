@@ -55,18 +55,27 @@ void quantize_act_q8k(const float* x, uint64_t n, BlockQ8_K* out) {
 
 uint64_t act_row_bytes(ActKind kind, uint64_t cols) {
   switch (kind) {
-    case ActKind::kF32: return cols * 4;
-    case ActKind::kQ8x32: return cols / 32 * sizeof(ActQ8x32);
-    case ActKind::kQ8K: return cols / 256 * sizeof(BlockQ8_K);
+    case ActKind::kF32:
+      return cols * 4;
+    case ActKind::kQ8x32:
+      return cols / 32 * sizeof(ActQ8x32);
+    case ActKind::kQ8K:
+      return cols / 256 * sizeof(BlockQ8_K);
   }
   return 0;
 }
 
 void quantize_act_row(ActKind kind, const float* x, uint64_t cols, uint8_t* dst) {
   switch (kind) {
-    case ActKind::kF32: std::memcpy(dst, x, cols * 4); break;
-    case ActKind::kQ8x32: quantize_act_q8x32(x, cols, reinterpret_cast<ActQ8x32*>(dst)); break;
-    case ActKind::kQ8K: quantize_act_q8k(x, cols, reinterpret_cast<BlockQ8_K*>(dst)); break;
+    case ActKind::kF32:
+      std::memcpy(dst, x, cols * 4);
+      break;
+    case ActKind::kQ8x32:
+      quantize_act_q8x32(x, cols, reinterpret_cast<ActQ8x32*>(dst));
+      break;
+    case ActKind::kQ8K:
+      quantize_act_q8k(x, cols, reinterpret_cast<BlockQ8_K*>(dst));
+      break;
   }
 }
 

@@ -19,10 +19,14 @@ static inline float hsum(__m256 v) {
 }
 
 /// IEEE half bits -> f32 (F16C).
-static inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+static inline float f16(uint16_t h) {
+  return _cvtsh_ss(h);
+}
 
 /// Unaligned 32-byte load.
-static inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+static inline __m256i load256(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
 
 /// Pairwise sums of signed×signed int8 products: 8 lanes of Σ over 4 bytes of x*y.
 static inline __m256i dot_i8_signed(__m256i x, __m256i y) {
@@ -45,8 +49,8 @@ static inline __m256i nibbles_32(const uint8_t* qs) {
 
 /// Expands 32 bits to 32 bytes: byte i is 0xFF when bit i is set, else 0.
 static inline __m256i bits_to_bytes(uint32_t x) {
-  const __m256i shuf = _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202,
-                                          0x0303030303030303);
+  const __m256i shuf =
+      _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303);
   __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(x)), shuf);
   bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
   return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
@@ -57,10 +61,18 @@ template <class Kern>
 static void dispatch_ntok(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, int ntok,
                           float* out) {
   switch (ntok) {
-    case 1: Kern::template run<1>(cols, w, a, a_stride, out); break;
-    case 2: Kern::template run<2>(cols, w, a, a_stride, out); break;
-    case 3: Kern::template run<3>(cols, w, a, a_stride, out); break;
-    default: Kern::template run<4>(cols, w, a, a_stride, out); break;
+    case 1:
+      Kern::template run<1>(cols, w, a, a_stride, out);
+      break;
+    case 2:
+      Kern::template run<2>(cols, w, a, a_stride, out);
+      break;
+    case 3:
+      Kern::template run<3>(cols, w, a, a_stride, out);
+      break;
+    default:
+      Kern::template run<4>(cols, w, a, a_stride, out);
+      break;
   }
 }
 

@@ -79,10 +79,18 @@ void dot_float_n(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_s
 template <class L>
 void dot_float(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, int ntok, float* out) {
   switch (ntok) {
-    case 1: dot_float_n<L, 1>(cols, w, a, a_stride, out); break;
-    case 2: dot_float_n<L, 2>(cols, w, a, a_stride, out); break;
-    case 3: dot_float_n<L, 3>(cols, w, a, a_stride, out); break;
-    default: dot_float_n<L, 4>(cols, w, a, a_stride, out); break;
+    case 1:
+      dot_float_n<L, 1>(cols, w, a, a_stride, out);
+      break;
+    case 2:
+      dot_float_n<L, 2>(cols, w, a, a_stride, out);
+      break;
+    case 3:
+      dot_float_n<L, 3>(cols, w, a, a_stride, out);
+      break;
+    default:
+      dot_float_n<L, 4>(cols, w, a, a_stride, out);
+      break;
   }
 }
 
@@ -210,13 +218,90 @@ void dot32_n(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_strid
   for (int t = 0; t < N; ++t) out[t] = hsum(acc[t]) + off[t];
 }
 
+/// MXFP4 decode (one token) two blocks per 256-bit register: block A in the low 128-bit half, block B in
+/// the high half, so nibble split, table lookup and the integer dot run once per pair.
+void dot_mxfp4_1(uint64_t cols, const uint8_t* w, const uint8_t* a, float* out) {
+  const uint64_t nb = cols / 32;
+  const auto* blocks = reinterpret_cast<const BlockMXFP4*>(w);
+  const auto* act = reinterpret_cast<const ActQ8x32*>(a);
+  const __m256i table =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kMxfp4Values)));
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  auto scale = [](uint8_t e) {
+    const uint32_t bits = e >= 2 ? static_cast<uint32_t>(e - 1) << 23 : 0x00200000u << e;
+    float f;
+    __builtin_memcpy(&f, &bits, 4);
+    return f;
+  };
+  auto pair = [&](uint64_t i) {
+    const BlockMXFP4& ba = blocks[i];
+    const BlockMXFP4& bb = blocks[i + 1];
+    const __m256i v =
+        _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(bb.qs), reinterpret_cast<const __m128i*>(ba.qs));
+    const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, m4));
+    const __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+    const ActQ8x32& qa = act[i];
+    const ActQ8x32& qb = act[i + 1];
+    const __m256i alo =
+        _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(qb.qs), reinterpret_cast<const __m128i*>(qa.qs));
+    const __m256i ahi = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(qb.qs + 16),
+                                            reinterpret_cast<const __m128i*>(qa.qs + 16));
+    // |KV| <= 12: the two maddubs results add without i16 overflow.
+    const __m256i p =
+        _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(alo, lo)),
+                         _mm256_maddubs_epi16(_mm256_sign_epi8(hi, hi), _mm256_sign_epi8(ahi, hi)));
+    const __m256i s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+    const __m256 d = _mm256_set_m128(_mm_set1_ps(scale(bb.e) * qb.d), _mm_set1_ps(scale(ba.e) * qa.d));
+    return _mm256_mul_ps(d, _mm256_cvtepi32_ps(s));
+  };
+  uint64_t i = 0;
+  for (; i + 4 <= nb; i += 4) {
+    acc0 = _mm256_add_ps(acc0, pair(i));
+    acc1 = _mm256_add_ps(acc1, pair(i + 2));
+  }
+  for (; i + 2 <= nb; i += 2) acc0 = _mm256_add_ps(acc0, pair(i));
+  float sum = hsum(_mm256_add_ps(acc0, acc1));
+  if (i < nb) {
+    float tail;
+    dot32_n<PrepMxfp4, 1>(32, w + i * 17, reinterpret_cast<const uint8_t*>(act + i), 0, &tail);
+    sum += tail;
+  }
+  *out = sum;
+}
+
+void dot_mxfp4(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, int ntok, float* out) {
+  switch (ntok) {
+    case 1:
+      dot_mxfp4_1(cols, w, a, out);
+      break;
+    case 2:
+      dot32_n<PrepMxfp4, 2>(cols, w, a, a_stride, out);
+      break;
+    case 3:
+      dot32_n<PrepMxfp4, 3>(cols, w, a, a_stride, out);
+      break;
+    default:
+      dot32_n<PrepMxfp4, 4>(cols, w, a, a_stride, out);
+      break;
+  }
+}
+
 template <class P>
 void dot32(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, int ntok, float* out) {
   switch (ntok) {
-    case 1: dot32_n<P, 1>(cols, w, a, a_stride, out); break;
-    case 2: dot32_n<P, 2>(cols, w, a, a_stride, out); break;
-    case 3: dot32_n<P, 3>(cols, w, a, a_stride, out); break;
-    default: dot32_n<P, 4>(cols, w, a, a_stride, out); break;
+    case 1:
+      dot32_n<P, 1>(cols, w, a, a_stride, out);
+      break;
+    case 2:
+      dot32_n<P, 2>(cols, w, a, a_stride, out);
+      break;
+    case 3:
+      dot32_n<P, 3>(cols, w, a, a_stride, out);
+      break;
+    default:
+      dot32_n<P, 4>(cols, w, a, a_stride, out);
+      break;
   }
 }
 
@@ -227,17 +312,28 @@ DotKernel avx2_dot_kernel(uint32_t type) {
   using namespace avx2;
   constexpr auto k32 = ActKind::kQ8x32;
   switch (static_cast<DType>(type)) {
-    case DType::F32: return {ActKind::kF32, dot_float<LoadF32>};
-    case DType::F16: return {ActKind::kF32, dot_float<LoadF16>};
-    case DType::BF16: return {ActKind::kF32, dot_float<LoadBF16>};
-    case DType::Q8_0: return {k32, dot32<PrepQ8_0>};
-    case DType::Q4_0: return {k32, dot32<PrepQ4_0>};
-    case DType::Q4_1: return {k32, dot32<PrepQ4_1>};
-    case DType::Q5_0: return {k32, dot32<PrepQ5_0>};
-    case DType::Q5_1: return {k32, dot32<PrepQ5_1>};
-    case DType::MXFP4: return {k32, dot32<PrepMxfp4>};
-    case DType::IQ4_NL: return {k32, dot32<PrepIq4nl>};
-    default: return avx2_dot_kernel_k(type);
+    case DType::F32:
+      return {ActKind::kF32, dot_float<LoadF32>};
+    case DType::F16:
+      return {ActKind::kF32, dot_float<LoadF16>};
+    case DType::BF16:
+      return {ActKind::kF32, dot_float<LoadBF16>};
+    case DType::Q8_0:
+      return {k32, dot32<PrepQ8_0>};
+    case DType::Q4_0:
+      return {k32, dot32<PrepQ4_0>};
+    case DType::Q4_1:
+      return {k32, dot32<PrepQ4_1>};
+    case DType::Q5_0:
+      return {k32, dot32<PrepQ5_0>};
+    case DType::Q5_1:
+      return {k32, dot32<PrepQ5_1>};
+    case DType::MXFP4:
+      return {k32, dot_mxfp4};
+    case DType::IQ4_NL:
+      return {k32, dot32<PrepIq4nl>};
+    default:
+      return avx2_dot_kernel_k(type);
   }
 }
 

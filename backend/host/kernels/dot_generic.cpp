@@ -18,7 +18,9 @@ const Block& as_block(const uint8_t* p) {
   return *reinterpret_cast<const Block*>(p);
 }
 
-inline int nib32(const uint8_t* qs, int e) { return e < 16 ? (qs[e] & 0xF) : (qs[e - 16] >> 4); }
+inline int nib32(const uint8_t* qs, int e) {
+  return e < 16 ? (qs[e] & 0xF) : (qs[e - 16] >> 4);
+}
 
 void decode_q8_0(const uint8_t* p, float* y) {
   const auto& b = as_block<BlockQ8_0>(p);
@@ -207,23 +209,40 @@ DotKernel generic_dot_kernel(uint32_t type) {
   constexpr auto k32 = ActKind::kQ8x32;
   constexpr auto k256 = ActKind::kQ8K;
   switch (static_cast<DType>(type)) {
-    case DType::F32: return {ActKind::kF32, dot_float<load_f32>};
-    case DType::F16: return {ActKind::kF32, dot_float<load_f16>};
-    case DType::BF16: return {ActKind::kF32, dot_float<load_bf16>};
-    case DType::Q8_0: return {k32, dot_quant<decode_q8_0, 32, 34, k32>};
-    case DType::Q4_0: return {k32, dot_quant<decode_q4_0, 32, 18, k32>};
-    case DType::Q4_1: return {k32, dot_quant<decode_q4_1, 32, 20, k32>};
-    case DType::Q5_0: return {k32, dot_quant<decode_q5_0, 32, 22, k32>};
-    case DType::Q5_1: return {k32, dot_quant<decode_q5_1, 32, 24, k32>};
-    case DType::MXFP4: return {k32, dot_quant<decode_mxfp4, 32, 17, k32>};
-    case DType::IQ4_NL: return {k32, dot_quant<decode_iq4_nl, 32, 18, k32>};
-    case DType::Q2_K: return {k256, dot_quant<decode_q2_k, 256, 84, k256>};
-    case DType::Q3_K: return {k256, dot_quant<decode_q3_k, 256, 110, k256>};
-    case DType::Q4_K: return {k256, dot_quant<decode_q4_k, 256, 144, k256>};
-    case DType::Q5_K: return {k256, dot_quant<decode_q5_k, 256, 176, k256>};
-    case DType::Q6_K: return {k256, dot_quant<decode_q6_k, 256, 210, k256>};
-    case DType::IQ4_XS: return {k256, dot_quant<decode_iq4_xs, 256, 136, k256>};
-    default: return {};
+    case DType::F32:
+      return {ActKind::kF32, dot_float<load_f32>};
+    case DType::F16:
+      return {ActKind::kF32, dot_float<load_f16>};
+    case DType::BF16:
+      return {ActKind::kF32, dot_float<load_bf16>};
+    case DType::Q8_0:
+      return {k32, dot_quant<decode_q8_0, 32, 34, k32>};
+    case DType::Q4_0:
+      return {k32, dot_quant<decode_q4_0, 32, 18, k32>};
+    case DType::Q4_1:
+      return {k32, dot_quant<decode_q4_1, 32, 20, k32>};
+    case DType::Q5_0:
+      return {k32, dot_quant<decode_q5_0, 32, 22, k32>};
+    case DType::Q5_1:
+      return {k32, dot_quant<decode_q5_1, 32, 24, k32>};
+    case DType::MXFP4:
+      return {k32, dot_quant<decode_mxfp4, 32, 17, k32>};
+    case DType::IQ4_NL:
+      return {k32, dot_quant<decode_iq4_nl, 32, 18, k32>};
+    case DType::Q2_K:
+      return {k256, dot_quant<decode_q2_k, 256, 84, k256>};
+    case DType::Q3_K:
+      return {k256, dot_quant<decode_q3_k, 256, 110, k256>};
+    case DType::Q4_K:
+      return {k256, dot_quant<decode_q4_k, 256, 144, k256>};
+    case DType::Q5_K:
+      return {k256, dot_quant<decode_q5_k, 256, 176, k256>};
+    case DType::Q6_K:
+      return {k256, dot_quant<decode_q6_k, 256, 210, k256>};
+    case DType::IQ4_XS:
+      return {k256, dot_quant<decode_iq4_xs, 256, 136, k256>};
+    default:
+      return {};
   }
 }
 

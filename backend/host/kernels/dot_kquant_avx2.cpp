@@ -19,13 +19,14 @@ static inline __m256i scale_pair(const int16_t* s, int g) {
   return _mm256_set_m128i(_mm_set1_epi16(s[g + 1]), _mm_set1_epi16(s[g]));
 }
 
-/// A decoded super-block: 8 runs of 32 codes (unsigned, or signed when Dec::kSigned) (elements 32r..32r+31) and their i16 scales.
+/// A decoded super-block: 8 runs of 32 codes (elements 32r..32r+31; unsigned, or signed when Dec::kSigned)
+/// and their i16 scales.
 struct Decoded {
   __m256i q[8];
-  __m256i sc[8];     // per-run scale vector for madd
-  __m256i bias16;    // 16 i16 lanes multiplied with bsums: the per-16-group offset/min terms
-  float d;           // multiplies Σ sc*Σq*qa
-  float dbias;       // multiplies Σ bias16*bsums
+  __m256i sc[8];   // per-run scale vector for madd
+  __m256i bias16;  // 16 i16 lanes multiplied with bsums: the per-16-group offset/min terms
+  float d;         // multiplies Σ sc*Σq*qa
+  float dbias;     // multiplies Σ bias16*bsums
 };
 
 template <class Dec, int N>
@@ -102,7 +103,8 @@ static void run_q4k(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t 
       const __m256i s_hi = _mm256_shuffle_epi8(sc16, bcast[2 * c + 1]);
       for (int t = 0; t < N; ++t) {
         const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(ab[t]->qs + 64 * c)), s_lo);
-        const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(ab[t]->qs + 64 * c + 32)), s_hi);
+        const __m256i p_hi =
+            _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(ab[t]->qs + 64 * c + 32)), s_hi);
         sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(p_lo, p_hi));
       }
     }
@@ -272,8 +274,8 @@ struct DecIq4xs {
     int16_t s8[8];
     for (int r = 0; r < 8; ++r) {
       dec.q[r] = _mm256_shuffle_epi8(table, nibbles_32(b.qs + 16 * r));
-      s8[r] = static_cast<int16_t>((((b.scales_l[r / 2] >> (4 * (r % 2))) & 0xF) |
-                                    (((b.scales_h >> (2 * r)) & 3) << 4)) - 32);
+      s8[r] = static_cast<int16_t>(
+          (((b.scales_l[r / 2] >> (4 * (r % 2))) & 0xF) | (((b.scales_h >> (2 * r)) & 3) << 4)) - 32);
     }
     scales_from_runs(s8, dec);
     dec.d = f16(b.d);
@@ -288,13 +290,20 @@ DotKernel avx2_dot_kernel_k(uint32_t type) {
   using namespace avx2;
   constexpr auto k256 = ActKind::kQ8K;
   switch (static_cast<DType>(type)) {
-    case DType::Q2_K: return {k256, dispatch_ntok<KernK<DecQ2K>>};
-    case DType::Q3_K: return {k256, dispatch_ntok<KernK<DecQ3K>>};
-    case DType::Q4_K: return {k256, dispatch_ntok<KernQ4K>};
-    case DType::Q5_K: return {k256, dispatch_ntok<KernK<DecQ5K>>};
-    case DType::Q6_K: return {k256, dispatch_ntok<KernK<DecQ6K>>};
-    case DType::IQ4_XS: return {k256, dispatch_ntok<KernK<DecIq4xs>>};
-    default: return {};
+    case DType::Q2_K:
+      return {k256, dispatch_ntok<KernK<DecQ2K>>};
+    case DType::Q3_K:
+      return {k256, dispatch_ntok<KernK<DecQ3K>>};
+    case DType::Q4_K:
+      return {k256, dispatch_ntok<KernQ4K>};
+    case DType::Q5_K:
+      return {k256, dispatch_ntok<KernK<DecQ5K>>};
+    case DType::Q6_K:
+      return {k256, dispatch_ntok<KernK<DecQ6K>>};
+    case DType::IQ4_XS:
+      return {k256, dispatch_ntok<KernK<DecIq4xs>>};
+    default:
+      return {};
   }
 }
 

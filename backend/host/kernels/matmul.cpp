@@ -38,8 +38,8 @@ void check_view(View v, uint64_t bytes, const char* what) {
 KernelIsa detect_kernel_isa() {
   static const KernelIsa isa = [] {
     __builtin_cpu_init();
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                      __builtin_cpu_supports("f16c");
+    const bool avx2 =
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     return avx2 ? KernelIsa::kAvx2 : KernelIsa::kGeneric;
   }();
   return isa;
@@ -50,7 +50,9 @@ KernelIsa kernel_isa_for(std::string_view caps_isa) {
   return detect_kernel_isa();
 }
 
-std::string_view kernel_isa_name(KernelIsa isa) { return isa == KernelIsa::kAvx2 ? "avx2" : "generic"; }
+std::string_view kernel_isa_name(KernelIsa isa) {
+  return isa == KernelIsa::kAvx2 ? "avx2" : "generic";
+}
 
 bool matmul_supports(DType type) {
   return kernels::generic_dot_kernel(static_cast<uint32_t>(type)).fn != nullptr;
@@ -62,9 +64,10 @@ void matmul(DType type, const void* w, uint64_t rows, uint64_t cols, const float
     fail("host matmul: the AVX2 kernels were requested but this CPU lacks avx2/fma/f16c; use isa generic");
   const DotKernel kernel = kernel_for(type, isa);
   if (!kernel.fn)
-    fail("host matmul: weight type {} is not supported (supported: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 "
-         "MXFP4 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_XS)",
-         dtype_name(type));
+    fail(
+        "host matmul: weight type {} is not supported (supported: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 "
+        "MXFP4 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_XS)",
+        dtype_name(type));
   const uint32_t block = dtype_info(type).block_elems;
   if (cols == 0 || cols % block != 0)
     fail("host matmul: {} weight rows of {} elements are not a positive multiple of its {}-element block",
@@ -81,7 +84,8 @@ void matmul(DType type, const void* w, uint64_t rows, uint64_t cols, const float
     act_buf.reset(new uint8_t[m * act_stride]);
     uint8_t* dst = act_buf.get();
 #pragma omp parallel for num_threads(threads) schedule(static) if (m > 1 && m * cols >= 65536)
-    for (uint64_t i = 0; i < m; ++i) kernels::quantize_act_row(kernel.act, x + i * cols, cols, dst + i * act_stride);
+    for (uint64_t i = 0; i < m; ++i)
+      kernels::quantize_act_row(kernel.act, x + i * cols, cols, dst + i * act_stride);
     act = act_buf.get();
   }
 
@@ -89,9 +93,13 @@ void matmul(DType type, const void* w, uint64_t rows, uint64_t cols, const float
   // thread streams a contiguous range of weight rows exactly once.
   const uint64_t w_stride = row_bytes(type, cols);
   const uint8_t* wb = static_cast<const uint8_t*>(w);
-  uint64_t token_block = std::max<uint64_t>(kernels::kMaxDotTokens, kActTileBytes / act_stride);
-  token_block -= token_block % kernels::kMaxDotTokens;
-  token_block = std::min(token_block, m);
+  // Token blocks of about kActTileBytes of activations, equal in size (multiples of 4) so that threads
+  // get even shares.
+  const uint64_t max_block = std::max<uint64_t>(kernels::kMaxDotTokens, kActTileBytes / act_stride);
+  const uint64_t n_blocks = (m + max_block - 1) / max_block;
+  uint64_t token_block = (m + n_blocks - 1) / n_blocks;
+  token_block = std::min(m, (token_block + kernels::kMaxDotTokens - 1) / kernels::kMaxDotTokens *
+                                kernels::kMaxDotTokens);
   const int64_t n_rb = static_cast<int64_t>((rows + kRowBlock - 1) / kRowBlock);
   const int64_t n_tb = static_cast<int64_t>((m + token_block - 1) / token_block);
   const bool parallel = rows * cols * m >= 32768 && threads > 1;

@@ -1,5 +1,7 @@
 // Host matmul kernels (generic and AVX2) against the double-precision reference, over the case table in
 // tests/reference/matmul_reference.h.
+#include "backend/host/kernels/matmul.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 #include <string>
 
 #include "backend/host/host_device.h"
-#include "backend/host/kernels/matmul.h"
 #include "common/error.h"
 #include "common/half.h"
 #include "common/quant_blocks.h"
@@ -34,7 +35,9 @@ double normalised_bound(DType type) {
 // The f32 accumulation error allowed against the double product with the same rounded activations:
 // a few ulps per accumulated term, relative to Σ|w||x̂| (d·sc·q and dmin·m are accumulated apart, so
 // cancellation between them is covered by the factor 2).
-double f32_tolerance(uint64_t cols, double abs_sum) { return (64.0 + static_cast<double>(cols)) * 2.4e-7 * abs_sum; }
+double f32_tolerance(uint64_t cols, double abs_sum) {
+  return (64.0 + static_cast<double>(cols)) * 2.4e-7 * abs_sum;
+}
 
 std::vector<KernelIsa> isas() {
   std::vector<KernelIsa> out{KernelIsa::kGeneric};
@@ -98,8 +101,8 @@ TEST_P(MatmulCaseTest, MatchesDoubleReferenceOnEveryIsa) {
 
 std::string case_name(const ::testing::TestParamInfo<MatmulCase>& info) {
   const MatmulCase& c = info.param;
-  return std::string(dtype_name(c.type)) + "_" + std::to_string(c.rows) + "x" + std::to_string(c.cols) + "_m" +
-         std::to_string(c.m);
+  return std::string(dtype_name(c.type)) + "_" + std::to_string(c.rows) + "x" + std::to_string(c.cols) +
+         "_m" + std::to_string(c.m);
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, MatmulCaseTest, ::testing::ValuesIn(reference::matmul_cases()), case_name);
@@ -108,7 +111,8 @@ INSTANTIATE_TEST_SUITE_P(Table, MatmulCaseTest, ::testing::ValuesIn(reference::m
 class PrintObserved : public ::testing::Environment {
  public:
   void TearDown() override {
-    for (const auto& [name, err] : observed()) std::printf("  %-7s max |y-exact|/sum|W||x| = %.3g\n", name.c_str(), err);
+    for (const auto& [name, err] : observed())
+      std::printf("  %-7s max |y-exact|/sum|W||x| = %.3g\n", name.c_str(), err);
   }
 };
 [[maybe_unused]] const auto* const kPrintObserved = ::testing::AddGlobalTestEnvironment(new PrintObserved);
@@ -139,7 +143,7 @@ TEST(HostMatmul, HandCheckedBlocks) {
   fp4.e = 127;
   std::memset(fp4.qs, 0x71, 16);  // 0.5 for e < 16, 6 for e >= 16
   BlockQ4_0 q4{};
-  q4.d = 0x3800;  // 0.5
+  q4.d = 0x3800;                 // 0.5
   std::memset(q4.qs, 0x9F, 16);  // 3.5 for e < 16, 0.5 for e >= 16
   const std::vector<float> ones(32, 1.0f);
   for (KernelIsa isa : isas()) {

@@ -89,11 +89,14 @@ TEST(OpenCLBuffer, OpsOnAChunkedBufferUseViewsInsideOneChunk) {
   }
 }
 
-TEST(OpenCLBuffer, GranuleLargerThanMaxAllocationIsAnError) {
+TEST(OpenCLBuffer, GranuleLargerThanMaxAllocationIsAnErrorOnlyWhenSplitting) {
   auto devices = cl_devices(options_with(0, 4096));
   ASSERT_FALSE(devices.empty());
   EXPECT_THROW(devices[0]->allocate(100000, 5000), Error);
   EXPECT_EQ(devices[0]->memory().used(), 0u);
+  // A buffer that fits in one allocation needs no split, whatever its granule.
+  auto small = devices[0]->allocate(3000, 5000);
+  EXPECT_EQ(small->chunk_count(), 1u);
 }
 
 TEST(OpenCLBuffer, BudgetErrorNamesDeviceBytesAskedAndLeft) {

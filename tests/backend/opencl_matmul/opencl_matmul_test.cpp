@@ -21,6 +21,14 @@ namespace {
 namespace fs = std::filesystem;
 using reference::MatmulCase;
 
+// Device options with a program cache folder and a largest allocation (0: the device's own).
+OpenCLOptions device_options(const std::string& cache_dir, uint64_t max_alloc = 0) {
+  OpenCLOptions o;
+  o.cache_dir = cache_dir;
+  o.max_alloc_override = max_alloc;
+  return o;
+}
+
 // One device for the whole program (PoCL compiles each program in about a second), with a fresh program cache.
 struct Shared {
   fs::path cache_dir;
@@ -28,7 +36,7 @@ struct Shared {
   Shared() {
     cache_dir = fs::temp_directory_path() / ("mixcl_opencl_matmul_test_" + std::to_string(getpid()));
     fs::remove_all(cache_dir);
-    auto devices = discover_opencl_devices(OpenCLOptions{.cache_dir = cache_dir.string()});
+    auto devices = discover_opencl_devices(device_options(cache_dir.string()));
     if (!devices.empty()) device = std::move(devices.front());
   }
   ~Shared() {
@@ -55,6 +63,19 @@ constexpr double kNormalisedBound = 2e-5;
 // f32 accumulation error allowed per output against the double product: a few ulps per accumulated term,
 // relative to sum |w||x| (<= abs_sum + act_bound of the reference, which uses rounded activations).
 double f32_tolerance(uint64_t cols, double abs_sum) { return (64.0 + static_cast<double>(cols)) * 2.4e-7 * abs_sum; }
+
+// A configuration (spelled out: designated initialisers that omit members warn under -Wextra).
+OpenCLMatmulConfig cfg(std::string variant, uint32_t tiled_from_m = 0, uint32_t rows_per_item = 0,
+                       uint32_t local_size = 0, uint32_t tile_rows = 0, uint32_t tile_tokens = 0) {
+  OpenCLMatmulConfig c;
+  c.variant = std::move(variant);
+  c.tiled_from_m = tiled_from_m;
+  c.rows_per_item = rows_per_item;
+  c.local_size = local_size;
+  c.tile_rows = tile_rows;
+  c.tile_tokens = tile_tokens;
+  return c;
+}
 
 // Uploads the operands, runs opencl_matmul and returns y [m][rows].
 std::vector<float> run(OpenCLDevice& dev, const MatmulCase& c, const reference::MatmulData& d,
@@ -114,13 +135,13 @@ TEST_P(OpenCLMatmulCase, MatchesDoubleReferenceInEveryShape) {
   const auto data = reference::make_matmul_data(c, static_cast<uint32_t>(c.rows * 7919 + c.cols * 31 + c.m));
   const auto ref = reference::reference_matmul(c.type, data.w.data(), c.rows, c.cols, data.x.data(), c.m);
   std::vector<std::pair<std::string, OpenCLMatmulConfig>> configs = {
-      {"vector", {.variant = "vector"}},
-      {"workgroup", {.variant = "workgroup"}},
+      {"vector", cfg("vector")},
+      {"workgroup", cfg("workgroup")},
   };
   if (c.m > 1 && c.m < 64)  // the per-token mat-vec path as well as the tiled one
-    configs.push_back({"workgroup per token", {.variant = "workgroup", .tiled_from_m = 1000}});
+    configs.push_back({"workgroup per token", cfg("workgroup", 1000)});
   if (c.m == 1 && c.rows * c.cols <= 100000)  // the tiled kernel on a single token
-    configs.push_back({"tiled m=1", {.tile_rows = 3, .tile_tokens = 2, .tiled_from_m = 1}});
+    configs.push_back({"tiled m=1", cfg("", 1)});
   for (const auto& [name, config] : configs) {
     SCOPED_TRACE(name);
     check(c, ref, run(dev, c, data, config));
@@ -135,9 +156,14 @@ std::string case_name(const ::testing::TestParamInfo<MatmulCase>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Table, OpenCLMatmulCase, ::testing::ValuesIn(supported_cases()), case_name);
 
-TEST(OpenCLMatmul, ZzPrintObservedNormalisedErrors) {
-  for (const auto& [name, err] : observed()) std::printf("  %-7s max |y-exact|/rms = %.3g\n", name.c_str(), err);
-}
+// Prints the largest normalised error seen per format once every test has run (for docs/opencl_kernels.md).
+class PrintObservedErrors : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    for (const auto& [name, err] : observed()) std::printf("  %-7s max |y-exact|/rms = %.3g\n", name.c_str(), err);
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kPrintEnv = ::testing::AddGlobalTestEnvironment(new PrintObservedErrors);
 
 TEST(OpenCLMatmul, EveryRequiredFormatIsSupported) {
   for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K,
@@ -153,9 +179,9 @@ TEST(OpenCLMatmul, TunablesKeepResults) {
     const MatmulCase c{t, 29, 2 * 256, 5};
     const auto data = reference::make_matmul_data(c, 17);
     const auto ref = reference::reference_matmul(c.type, data.w.data(), c.rows, c.cols, data.x.data(), c.m);
-    check(c, ref, run(dev, c, data, {.variant = "vector", .rows_per_item = 3, .local_size = 4, .tiled_from_m = 99}));
-    check(c, ref, run(dev, c, data, {.variant = "workgroup", .local_size = 16, .tiled_from_m = 99}));
-    check(c, ref, run(dev, c, data, {.tile_rows = 1, .tile_tokens = 3}));
+    check(c, ref, run(dev, c, data, cfg("vector", 99, 3, 4)));
+    check(c, ref, run(dev, c, data, cfg("workgroup", 99, 0, 16)));
+    check(c, ref, run(dev, c, data, cfg("", 0, 0, 0, 3, 3)));
   }
 }
 
@@ -167,7 +193,7 @@ TEST(OpenCLMatmul, WeightsOverSeveralChunks) {
     const MatmulCase c{t, 37, dtype_info(t).block_elems == 1 ? 77u : 512u, 3};
     const uint64_t rb = row_bytes(t, c.cols);
     auto split = discover_opencl_devices(
-        OpenCLOptions{.max_alloc_override = std::max(9 * rb, c.m * c.cols * 4 + 64) + 7, .cache_dir = shared().cache_dir.string(), .variant = ""});
+        device_options(shared().cache_dir.string(), std::max(9 * rb, c.m * c.cols * 4 + 64) + 7));
     OpenCLDevice& small = *split.front();
     const auto data = reference::make_matmul_data(c, 23);
     for (uint64_t m : {uint64_t{1}, c.m}) {
@@ -209,7 +235,7 @@ TEST(OpenCLMatmul, HandCheckedBlocks) {
   dev.upload(*xb, 0, ones.data(), 128).wait();
   auto one = [&](DType t, const void* block, size_t bytes, const char* variant) {
     dev.upload(*wb, 0, block, bytes).wait();
-    opencl_matmul(dev, {{wb.get(), 0}, t, 32, 1}, {xb.get(), 0}, {yb.get(), 0}, 1, {.variant = variant});
+    opencl_matmul(dev, {{wb.get(), 0}, t, 32, 1}, {xb.get(), 0}, {yb.get(), 0}, 1, cfg(variant));
     float y = 0;
     dev.download(*yb, 0, &y, 4).wait();
     return y;
@@ -245,10 +271,10 @@ TEST(OpenCLMatmul, BadArgumentsGiveClearErrors) {
                "weight view");
   expect_error([&] { opencl_matmul(dev, {{wb.get(), 1}, DType::Q8_0, 64, 3}, {xb.get(), 0}, {yb.get(), 0}, 1); },
                "multiple of 2 bytes");
-  expect_error([&] { opencl_matmul(dev, wv, {xb.get(), 0}, {yb.get(), 0}, 1, {.variant = "simd"}); },
+  expect_error([&] { opencl_matmul(dev, wv, {xb.get(), 0}, {yb.get(), 0}, 1, cfg("simd")); },
                "unknown variant");
   // Weights allocated without the row granule: a row crosses a chunk boundary.
-  auto split = discover_opencl_devices(OpenCLOptions{.max_alloc_override = 100, .cache_dir = shared().cache_dir.string()});
+  auto split = discover_opencl_devices(device_options(shared().cache_dir.string(), 100));
   auto sb = split.front()->allocate(row_bytes(DType::Q8_0, 64) * 4);
   auto sx = split.front()->allocate(64 * 4), sy = split.front()->allocate(16);
   expect_error([&] { opencl_matmul(*split.front(), {{sb.get(), 0}, DType::Q8_0, 64, 4}, {sx.get(), 0}, {sy.get(), 0}, 1); },

@@ -12,14 +12,14 @@
 namespace mixcl::gguf::test {
 namespace {
 
-struct Run {
+struct CommandResult {
   int status;
   std::string output;
 };
 
 // Runs a shell command, capturing stdout (and stderr when asked) and the exit status.
-Run run(const std::string& command) {
-  Run r{-1, {}};
+CommandResult run(const std::string& command) {
+  CommandResult r{-1, {}};
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return r;
   std::array<char, 4096> buf;
@@ -59,14 +59,15 @@ std::filesystem::path write_model(const TempDir& dir) {
 TEST(InspectCli, JsonReport) {
   TempDir dir;
   const auto path = write_model(dir);
-  const Run r = run(std::string(MIXCL_BINARY) + " inspect '" + path.string() + "' --json");
+  const CommandResult r = run(std::string(MIXCL_BINARY) + " inspect '" + path.string() + "' --json");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j["architecture"], "deepseek2");
   EXPECT_EQ(j["version"], 3);
   EXPECT_EQ(j["hyperparameters"]["deepseek2.block_count"], 2);
   EXPECT_EQ(j["hyperparameters"]["deepseek2.expert_weights_norm"], true);
-  EXPECT_NEAR(j["hyperparameters"]["deepseek2.attention.layer_norm_rms_epsilon"].get<double>(), 1e-6, 1e-12);
+  const double eps = j["hyperparameters"]["deepseek2.attention.layer_norm_rms_epsilon"];
+  EXPECT_NEAR(eps, 1e-6, 1e-12);
   EXPECT_EQ(j["metadata"]["general.name"], "tiny");
   EXPECT_EQ(j["tokenizer"]["model"], "gpt2");
   EXPECT_EQ(j["tokenizer"]["pre"], "deepseek-v3");
@@ -92,7 +93,7 @@ TEST(InspectCli, JsonReport) {
 TEST(InspectCli, TextReport) {
   TempDir dir;
   const auto path = write_model(dir);
-  const Run r = run(std::string(MIXCL_BINARY) + " inspect '" + path.string() + "'");
+  const CommandResult r = run(std::string(MIXCL_BINARY) + " inspect '" + path.string() + "'");
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* want : {"architecture:  deepseek2", "deepseek2.block_count", "u32 2", "deepseek-v3",
                            "blk.1.ffn_up_exps.weight", "{256, 8, 4}", "Q4_K", "routed_experts", "total"})
@@ -101,7 +102,7 @@ TEST(InspectCli, TextReport) {
 
 TEST(InspectCli, DamagedFileGivesOneClearError) {
   const std::string path = std::string(MIXCL_TEST_DATA_DIR) + "/gguf_damaged/bad_bool.gguf";
-  const Run r = run(std::string(MIXCL_BINARY) + " inspect '" + path + "' 2>&1");
+  const CommandResult r = run(std::string(MIXCL_BINARY) + " inspect '" + path + "' 2>&1");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("mixcl: error: " + path + ": value of 'deepseek2.expert_weights_norm' at byte 238"),
             std::string::npos)

@@ -189,6 +189,18 @@ TEST(Quantize, Q8_1StoresScaledCodeSum) {
   }
 }
 
+TEST(Quantize, ParallelRowsMatchRowByRow) {
+  constexpr uint64_t kRowsN = 9, kN = 512;
+  const auto x = gaussian(kRowsN * kN, 48);
+  for (DType t : {DType::Q4_K, DType::Q8_0, DType::IQ4_XS, DType::BF16}) {
+    const uint64_t stride = row_bytes(t, kN);
+    std::vector<uint8_t> serial(stride * kRowsN), parallel(stride * kRowsN);
+    for (uint64_t r = 0; r < kRowsN; ++r) quantize_row(t, x.data() + r * kN, serial.data() + r * stride, kN);
+    quantize_rows(t, x.data(), parallel.data(), kRowsN, kN);
+    EXPECT_EQ(parallel, serial) << dtype_name(t);
+  }
+}
+
 // Message of the mixcl::Error thrown by f, or "" if none.
 template <class F>
 std::string error_of(F&& f) {
@@ -223,6 +235,14 @@ TEST(Quantize, ClearErrors) {
   const std::string huge = error_of([&] { quantize_row(DType::Q8_0, x.data(), buf.data(), 256); });
   EXPECT_NE(huge.find("block 2"), std::string::npos) << huge;
   EXPECT_NE(huge.find("f16"), std::string::npos) << huge;
+  std::vector<float> rows(256 * 5, 1.0f);
+  rows[3 * 256 + 7] = std::numeric_limits<float>::infinity();
+  rows[4 * 256 + 9] = std::numeric_limits<float>::infinity();
+  const std::string bad_row = error_of([&] { quantize_rows(DType::Q4_K, rows.data(), buf.data(), 5, 256); });
+  EXPECT_EQ(bad_row.rfind("row 3: ", 0), 0u) << bad_row;  // the lowest failing row
+  EXPECT_NE(bad_row.find("element 7"), std::string::npos) << bad_row;
+  EXPECT_NE(error_of([&] { quantize_rows(DType::Q4_K, rows.data(), buf.data(), 5, 100); }).find("100"),
+            std::string::npos);
   EXPECT_TRUE(can_quantize(DType::Q4_K));
   EXPECT_FALSE(can_quantize(DType::IQ2_XXS));
   EXPECT_TRUE(can_dequantize(DType::IQ4_XS));

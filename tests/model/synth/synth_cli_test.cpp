@@ -38,12 +38,12 @@ RunResult run_mixcl(const std::string& args) {
   return r;
 }
 
-TEST(SynthCli, WritesEveryTinyGeometry) {
+TEST(SynthCli, WritesTinyGeometries) {
   TempDir dir;
-  for (auto name : arch::geometry_names()) {
-    if (!std::string_view(name).starts_with("tiny-")) continue;
-    const auto path = dir / (std::string(name) + ".gguf");
-    const RunResult r = run_mixcl("synth --geometry " + std::string(name) + " -o " + path.string());
+  // The library tests cover every variant; here two geometries go through the binary.
+  for (std::string name : {"tiny-v3", "tiny-moonlight"}) {
+    const auto path = dir / (name + ".gguf");
+    const RunResult r = run_mixcl("synth --geometry " + name + " --type-experts Q8_0 -o " + path.string());
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("wrote " + path.string()), std::string::npos) << r.output;
     const auto f = gguf::GgufFile::open(path);
@@ -55,7 +55,7 @@ TEST(SynthCli, FlagsReachTheFile) {
   TempDir dir;
   const auto path = dir / "m.gguf";
   const RunResult r = run_mixcl(
-      "synth --geometry tiny-v2-lite --layers 2 --experts 12 --seed 9 --mla legacy --gating sigmoid --groups 4/2 "
+      "synth --geometry tiny-v2-lite --layers 2 --experts 4 --seed 9 --mla legacy --gating sigmoid --groups 2/1 "
       "--tied-output --type-experts Q5_K --type-attn Q4_K --type-shared Q6_K --type-dense F16 --type-embd Q8_0 "
       "--type-norm BF16 -o " +
       path.string());
@@ -64,12 +64,12 @@ TEST(SynthCli, FlagsReachTheFile) {
   const arch::Deepseek2Config c = arch::from_gguf(f);
   EXPECT_EQ(c.n_layer, 2u);
   EXPECT_EQ(c.n_dense, 1u);
-  EXPECT_EQ(c.n_expert, 12u);
+  EXPECT_EQ(c.n_expert, 4u);
   EXPECT_EQ(c.mla, arch::MlaLayout::kLegacy);
   EXPECT_EQ(c.gating, arch::GatingFunc::kSigmoid);
   EXPECT_TRUE(c.router_bias);
-  EXPECT_EQ(c.n_group, 4u);
-  EXPECT_EQ(c.n_group_used, 2u);
+  EXPECT_EQ(c.n_group, 2u);
+  EXPECT_EQ(c.n_group_used, 1u);
   EXPECT_TRUE(c.tied_output);
   EXPECT_EQ(c.q_lora_rank, 0u);
   EXPECT_EQ(f.get_u64("general.synth.seed"), 9u);
@@ -82,7 +82,8 @@ TEST(SynthCli, FlagsReachTheFile) {
   EXPECT_EQ(f.tensor("blk.0.attn_norm.weight").type, DType::BF16);
   EXPECT_EQ(f.tensor("blk.1.ffn_gate_inp.weight").type, DType::BF16);
   EXPECT_FALSE(f.find_tensor("output.weight"));
-  const RunResult q = run_mixcl("synth --geometry tiny-v3 --no-q-lora --gating sqrt-softplus -o " + path.string());
+  const RunResult q = run_mixcl("synth --geometry tiny-v3 --no-q-lora --gating sqrt-softplus --type-experts Q8_0 -o " +
+                                path.string());
   ASSERT_EQ(q.status, 0) << q.output;
   const arch::Deepseek2Config c2 = arch::from_gguf(gguf::GgufFile::open(path));  // overwrote the file
   EXPECT_EQ(c2.q_lora_rank, 0u);
