@@ -108,6 +108,12 @@ TEST(PreTokenizerKimiK2, Basics) {
   EXPECT_EQ(split(pre, "\u4F60\u597D\u3001x"), (Pieces{"\u4F60\u597D", "\u3001x"}));
 }
 
+TEST(PreTokenizerKimiK2, LongWordsFitTheRegexStack) {
+  // Each letter of a word is one lookahead-group repetition; 300k of them overflow PCRE2's default JIT stack.
+  const std::string word(300000, 'a');
+  EXPECT_EQ(split(PreTokenizer("kimi-k2"), " " + word + " b"), (Pieces{" " + word, " b"}));
+}
+
 TEST(PreTokenizerDefault, Gpt2Split) {
   PreTokenizer pre("default");
   EXPECT_EQ(split(pre, "Hello world's 123  x"), (Pieces{"Hello", " world", "'s", " 123", " ", " x"}));
