@@ -111,6 +111,8 @@ ProbeResult probe_host(HostDevice& host, const ProbeOptions& options) {
         [&](uint64_t reps) { sink = sink + host_read_sum(data, n, reps, threads, simd); },
         options.seconds_per_test, options.trials);
     result.read_gbps = static_cast<double>(result.buffer_bytes) / seconds / 1e9;
+    // Floats per load: 16 (AVX-512), 8 (AVX2), 4 (the SSE2 code the compiler makes of the generic loop).
+    result.read_vector_width = simd == HostSimd::kAvx512 ? 16 : simd == HostSimd::kAvx2 ? 8 : 4;
   }
 
   const HostFmaShape shape = host_fma_shape(simd);
@@ -260,11 +262,14 @@ void probe_opencl_read(OpenCLDevice& device, const cl::Buffer& data, uint64_t by
 void probe_opencl_compute(OpenCLDevice& device, const ProbeOptions& options, ProbeResult& result) {
   const size_t local = probe_local_size(device);
   const uint64_t global = std::max<uint64_t>(1, device.caps().compute_units) * local * 4;
+  const cl_device_fp_config fp = device.cl_device().getInfo<CL_DEVICE_SINGLE_FP_CONFIG>();
+  const int hardware_fma = (fp & CL_FP_FMA) && !(fp & CL_FP_SOFT_FLOAT) ? 1 : 0;
   auto measure = [&](const Variant& v, double target, int trials) {
     const uint32_t width = v.width;
     const uint32_t iters = 65536 / width;  // the same flops per launch for every width
     auto out = device.allocate(global * 4 * width);
-    cl::Kernel kernel = device.kernel("probe.cl", "fma_chains", fmt::format("-DWIDTH={}", width));
+    cl::Kernel kernel =
+        device.kernel("probe.cl", "fma_chains", fmt::format("-DWIDTH={} -DUSE_FMA={}", width, hardware_fma));
     kernel.setArg(0, cl_chunk(*out, 0));
     kernel.setArg(1, kHostFmaMul);
     kernel.setArg(2, kHostFmaAdd);

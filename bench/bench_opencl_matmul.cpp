@@ -2,7 +2,7 @@
 // device's measured read bandwidth (backend/probe), and prefill GFLOP/s of the tiled kernel. Each benchmark
 // cycles over copies of its matrix totalling more than 512 MB so that weights come from memory, not the cache.
 // Run: bench_opencl_matmul [--benchmark_filter=...]; MIXCL_BENCH_VARIANT=vector|workgroup forces the shape,
-// MIXCL_BENCH_ROWS=n the rows per work-item.
+// MIXCL_BENCH_ROWS=n the rows per work-item, MIXCL_BENCH_LOCAL=n the work-group size.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -31,9 +31,10 @@ BenchState& state() {
     auto devices = discover_opencl_devices();
     if (devices.empty()) return b;
     b.device = std::move(devices.front());
+    // Measured now, under the same machine load as the kernels (a saved figure may come from a quieter time).
     ProbeOptions po;
-    po.seconds_per_test = 0.5;
-    po.trials = 3;
+    po.seconds_per_test = 0.3;
+    po.trials = 2;
     b.read_gbps = probe_device(*b.device, po).read_gbps;
     std::printf("device %s (%s): measured read bandwidth %.1f GB/s\n", b.device->name().c_str(),
                 b.device->caps().name.c_str(), b.read_gbps);
@@ -46,6 +47,7 @@ OpenCLMatmulConfig env_config() {
   OpenCLMatmulConfig c;
   if (const char* v = std::getenv("MIXCL_BENCH_VARIANT")) c.variant = v;
   if (const char* v = std::getenv("MIXCL_BENCH_ROWS")) c.rows_per_item = static_cast<uint32_t>(std::atoi(v));
+  if (const char* v = std::getenv("MIXCL_BENCH_LOCAL")) c.local_size = static_cast<uint32_t>(std::atoi(v));
   return c;
 }
 
@@ -89,6 +91,7 @@ void BM_MatVec(benchmark::State& st, DType type, uint64_t rows, uint64_t cols) {
   for (auto _ : st) pass();
   const double total = static_cast<double>(st.iterations()) * static_cast<double>(copies * bytes);
   st.counters["GB/s"] = benchmark::Counter(total / 1e9, benchmark::Counter::kIsRate);
+  st.counters["%read"] = benchmark::Counter(100.0 * total / 1e9 / bs.read_gbps, benchmark::Counter::kIsRate);
   st.counters["matvec/s"] =
       benchmark::Counter(static_cast<double>(st.iterations() * copies), benchmark::Counter::kIsRate);
   st.SetLabel(std::string(dtype_name(type)) + " read " + std::to_string(bs.read_gbps).substr(0, 5) + " GB/s");

@@ -9,7 +9,8 @@
 //             read neighbouring bytes) and meet through sub_group_reduce_add (USE_SUBGROUPS) or a local tree.
 //   mm_tile : matrix x matrix (prefill). Each work-item computes MM_TILE_ROWS rows x MM_TILE_TOKENS tokens,
 //             decoding each weight piece once for all its tokens.
-// Float formats (F32/F16/BF16) define MM_ELEM(row, k) for the columns after the last whole piece.
+// Float formats (F32/F16/BF16) define MM_ELEM(row, k) for the columns after the last whole piece. A format may
+// also define MM_DOT(block, p, x_lo, x_hi, acc) -> acc + piece . x for mv_vec, to apply its scale once per piece.
 
 #ifndef MM_QK
 // Default format: F32 rows, so that this file compiles alone.
@@ -80,10 +81,14 @@ kernel void mv_vec(global const uchar* w, ulong w_off, ulong row_bytes, uint nro
       const float16 xa = vload16(0, xb + p * 32), xc = vload16(1, xb + p * 32);
 #pragma unroll
       for (int r = 0; r < MM_ROWS; ++r) {
+#ifdef MM_DOT
+        acc[r] = MM_DOT(rowp[r] + (ulong)b * MM_QB, p, xa, xc, acc[r]);
+#else
         float16 lo, hi;
         mm_decode(rowp[r] + (ulong)b * MM_QB, p, &lo, &hi);
         acc[r] = fma(lo, xa, acc[r]);
         acc[r] = fma(hi, xc, acc[r]);
+#endif
       }
     }
   }

@@ -68,19 +68,26 @@ __kernel void read_streams(__global const VEC* restrict data, uint steps, float 
 
 // Runs `iters` steps of eight independent chains x = x * m + a per work-item: 16 * iters * WIDTH flops.
 // m and a are arguments so the compiler cannot fold the chains; the result is always stored.
+// -DUSE_FMA=1 (devices reporting CL_FP_FMA) uses fma(): some drivers (PoCL) never fuse mad(), which would
+// measure mul + add instead of the FMA peak; without hardware FMA, fma() is emulated, so mad() is used.
+#if USE_FMA
+#define STEP(x) fma((x), (VEC)(m), (VEC)(a))
+#else
+#define STEP(x) mad((x), (VEC)(m), (VEC)(a))
+#endif
 __kernel void fma_chains(__global VEC* restrict out, float m, float a, uint iters) {
   const float base = 1.0f + (float)(get_global_id(0) & 63) / 4096.0f;
   VEC x0 = base, x1 = base + 0.125f, x2 = base + 0.25f, x3 = base + 0.375f;
   VEC x4 = base + 0.5f, x5 = base + 0.625f, x6 = base + 0.75f, x7 = base + 0.875f;
   for (uint i = 0; i < iters; ++i) {
-    x0 = mad(x0, m, a);
-    x1 = mad(x1, m, a);
-    x2 = mad(x2, m, a);
-    x3 = mad(x3, m, a);
-    x4 = mad(x4, m, a);
-    x5 = mad(x5, m, a);
-    x6 = mad(x6, m, a);
-    x7 = mad(x7, m, a);
+    x0 = STEP(x0);
+    x1 = STEP(x1);
+    x2 = STEP(x2);
+    x3 = STEP(x3);
+    x4 = STEP(x4);
+    x5 = STEP(x5);
+    x6 = STEP(x6);
+    x7 = STEP(x7);
   }
   out[get_global_id(0)] = ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7));
 }

@@ -16,7 +16,7 @@ namespace {
 using gguf::GgufFile;
 using gguf::GgufType;
 using gguf::GgufValue;
-using nlohmann::json;
+using json = nlohmann::ordered_json;  // keeps keys in the order they are added
 
 constexpr size_t kMaxJsonArray = 64;  // longer arrays (token lists) are summarised, not dumped
 

@@ -29,14 +29,19 @@ void GgufFile::add_shard(std::string path, MappedFile map) {
 }
 
 void GgufFile::load_other_shards(const std::filesystem::path& first) {
-  const auto& kvs = shards_.front().contents;
+  const GgufContents& kvs = shards_.front().contents;  // only valid until the next add_shard
   const auto count_it = kvs.kv_index.find("split.count");
   if (count_it == kvs.kv_index.end()) return;
   const auto value_of = [&](const GgufContents& c, const char* key) -> uint64_t {
     auto it = c.kv_index.find(key);
     if (it == c.kv_index.end()) return UINT64_MAX;
     const GgufValue& v = c.kvs[it->second].value;
-    return v.is_integer() ? v.as_i64() < 0 ? UINT64_MAX : v.as_u64() : UINT64_MAX;
+    if (!v.is_integer()) return UINT64_MAX;
+    try {
+      return v.as_u64();
+    } catch (const Error&) {  // negative: treated like a missing value, which the callers reject
+      return UINT64_MAX;
+    }
   };
   const uint64_t count = value_of(kvs, "split.count");
   if (count == UINT64_MAX || count == 0 || count > 9999)
@@ -65,7 +70,7 @@ void GgufFile::load_other_shards(const std::filesystem::path& first) {
       fail("{}: split.no/split.count say this is not shard {} (0-based) of {}; the shard files are mixed up",
            shard.string(), k, count);
   }
-  const uint64_t total = value_of(kvs, "split.tensors.count");
+  const uint64_t total = value_of(shards_.front().contents, "split.tensors.count");  // shards_ has grown
   uint64_t have = 0;
   for (const auto& s : shards_) have += s.contents.tensors.size();
   if (total != UINT64_MAX && total != have)

@@ -96,6 +96,21 @@ class Reader {
     return s;
   }
 
+  // Like string(), but builds the field name only on error (string arrays hold ~10^5 elements).
+  template <class FieldFn>
+  std::string string_lazy(FieldFn&& field) {
+    const uint64_t start = pos_;
+    if (left() < 8) need(8, field());
+    uint64_t len;
+    std::memcpy(&len, at(pos_), 8);
+    if (len > left() - 8)
+      fail_at(start, field(), "string length {} exceeds the {} bytes left in the file", len, left() - 8);
+    pos_ += 8;
+    std::string s(reinterpret_cast<const char*>(at(pos_)), len);
+    pos_ += len;
+    return s;
+  }
+
   // Reads `count` little-endian elements of type T into a vector (count already checked against left()).
   template <class T>
   std::vector<T> typed_array(uint64_t count, std::string_view field) {
@@ -247,7 +262,8 @@ class Parser {
       case GgufType::String: {
         std::vector<std::string> v;
         v.reserve(count);
-        for (uint64_t i = 0; i < count; ++i) v.push_back(r_.string(fmt::format("element {} of '{}'", i, key)));
+        for (uint64_t i = 0; i < count; ++i)
+          v.push_back(r_.string_lazy([&] { return fmt::format("element {} of '{}'", i, key); }));
         return GgufValue::string_array(std::move(v));
       }
       case GgufType::Array: {

@@ -26,7 +26,7 @@ ProbeOptions short_options() {
 }
 
 void expect_plausible_bandwidth(double gbps, const char* what) {
-  EXPECT_GT(gbps, 0.5) << what;
+  EXPECT_GT(gbps, 0.1) << what;  // loose: a loaded 2-core CI machine may get a fraction of its bandwidth
   EXPECT_LT(gbps, 1000.0) << what;
 }
 

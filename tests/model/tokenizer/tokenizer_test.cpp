@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <random>
 
 #include "common/error.h"
 #include "test_support.h"
@@ -31,6 +32,23 @@ TEST_P(RoundTrip, DecodeOfEncodeIsIdentity) {
       EXPECT_EQ(tok.decode(ids), s) << "pre=" << GetParam() << " text=" << s;
       for (int32_t id : ids) ASSERT_LT(static_cast<size_t>(id), tok.vocab_size());
     }
+  }
+}
+
+TEST_P(RoundTrip, RandomBytesRoundTrip) {
+  Tokenizer tok(test::trained_vocab(GetParam()));
+  std::mt19937 rng(99);
+  // Fragments: ASCII, whitespace, multi-byte characters, lone lead/continuation bytes, a special token.
+  const std::vector<std::string> frags = {"a", "Z", " ", "  ", "\t", "\r\n", "\n", "7", "123", ".", "'s",
+                                          "\xC3\xA9", "\xE6\x88\x91", "\xF0\x9F\x91\x8D", "\xCC\x81",
+                                          "\xE2\x80\x8D", "\xC3", "\x80", "\xFF", "\xF0\x9F", "<|eos|>",
+                                          "<|bos", std::string(1, '\0')};
+  for (int trial = 0; trial < 300; ++trial) {
+    std::string s;
+    const int n = 1 + static_cast<int>(rng() % 30);
+    for (int i = 0; i < n; ++i) s += frags[rng() % frags.size()];
+    const bool parse_special = trial % 2 == 0;
+    ASSERT_EQ(tok.decode(tok.encode(s, false, parse_special)), s) << "pre=" << GetParam();
   }
 }
 
