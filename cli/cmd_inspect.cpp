@@ -143,7 +143,8 @@ void print_text(const GgufFile& f, const json& r) {
   for (const auto& kv : f.kvs())
     if (r["hyperparameters"].contains(kv.key)) fmt::print("  {:48} {}\n", kv.key, kv.value.summary());
   fmt::print("\ntokenizer:\n");
-  for (const auto& [k, v] : r["tokenizer"].items()) fmt::print("  {:48} {}\n", k, v.dump());
+  for (const auto& [k, v] : r["tokenizer"].items())
+    fmt::print("  {:48} {}\n", k, v.dump(-1, ' ', false, json::error_handler_t::replace));
   fmt::print("\ntensors ({}):\n", r["tensors"].size());
   fmt::print("  {:44} {:26} {:8} {:>12} {}\n", "name", "dims", "type", "bytes", "class");
   for (const auto& t : r["tensors"])
@@ -170,7 +171,8 @@ void add_inspect_command(CLI::App& app) {
   cmd->callback([path, as_json] {
     const GgufFile f = GgufFile::open(*path);
     const json r = build_report(f);
-    if (*as_json) fmt::print("{}\n", r.dump(2));
+    // Metadata strings need not be valid UTF-8: replace bad bytes instead of failing.
+    if (*as_json) fmt::print("{}\n", r.dump(2, ' ', false, json::error_handler_t::replace));
     else print_text(f, r);
   });
 }

@@ -157,6 +157,7 @@ void run_synth(const SynthFlags& f) {
   if (f.output.empty()) fail("-o/--output is required");
   synth::SynthOptions options = options_from(f);
   options.cancel = &g_interrupted;
+  options.slab_bytes = 16ull << 20;  // smaller slabs: smoother progress while K-quants encode slowly
   SigintGuard guard;
   ProgressDisplay progress;
   const synth::SynthResult r = synth::write_synth_model(

@@ -44,8 +44,8 @@ std::string program_source(std::string_view file) {
   std::string source;
   for (size_t begin = 0; begin <= file.size();) {
     const size_t end = std::min(file.find('+', begin), file.size());
+    if (begin > 0) source += '\n';
     source += embedded_kernel_source(file.substr(begin, end - begin));
-    source += '\n';
     begin = end + 1;
   }
   return source;

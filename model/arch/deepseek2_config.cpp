@@ -372,7 +372,7 @@ Deepseek2Config from_gguf(const gguf::GgufFile& f) {
            full_key("rope.scaling.original_context_length"));
     c.yarn_factor = f.get_f32("rope.scaling.factor");
     c.yarn_orig_ctx = f.get_u32("rope.scaling.original_context_length");
-    c.mscale_all_dim = f.get_f32("rope.scaling.yarn_log_multiplier", 0.0f) / 0.1f;
+    c.mscale_all_dim = static_cast<float>(f.get_f32("rope.scaling.yarn_log_multiplier", 0.0f) / 0.1);
     c.yarn_beta_fast = f.get_f32("rope.scaling.yarn_beta_fast", 32.0f);
     c.yarn_beta_slow = f.get_f32("rope.scaling.yarn_beta_slow", 1.0f);
   } else if (scaling != "none") {

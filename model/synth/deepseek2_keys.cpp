@@ -30,7 +30,8 @@ void set_deepseek2_keys(gguf::GgufWriter& w, const arch::Deepseek2Config& c) {
     w.set("deepseek2.rope.scaling.type", GgufValue::str("yarn"));
     f32("rope.scaling.factor", c.yarn_factor);
     u32("rope.scaling.original_context_length", c.yarn_orig_ctx);
-    f32("rope.scaling.yarn_log_multiplier", 0.1f * c.mscale_all_dim);  // quirk Q3: 0.1 x mscale_all_dim
+    // Quirk Q3: the file holds 0.1 x mscale_all_dim (computed in double so 0.707 is stored as 0.0707).
+    f32("rope.scaling.yarn_log_multiplier", static_cast<float>(0.1 * static_cast<double>(c.mscale_all_dim)));
     if (c.yarn_beta_fast != 32.0f || c.yarn_beta_slow != 1.0f) {
       f32("rope.scaling.yarn_beta_fast", c.yarn_beta_fast);
       f32("rope.scaling.yarn_beta_slow", c.yarn_beta_slow);

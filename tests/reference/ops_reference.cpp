@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "model/quant/quant.h"
+#include "tests/reference/matmul_reference.h"
 
 namespace mixcl::reference {
 
@@ -167,18 +168,27 @@ std::vector<double> ref_mla_naive(const std::vector<double>& Kb, const std::vect
 
 void ref_moe_ffn(const std::vector<double>& gate, const std::vector<double>& up, const std::vector<double>& down,
                  uint64_t E, uint64_t Fe, const std::vector<float>& x, const std::vector<int32_t>& ids,
-                 const std::vector<float>& w, uint64_t m, uint64_t k, double clamp, std::vector<double>& out) {
+                 const std::vector<float>& w, uint64_t m, uint64_t k, double clamp, std::vector<double>& out,
+                 uint32_t in_block, uint32_t down_block) {
   std::vector<double> h(Fe);
+  std::vector<float> hf(Fe);
   for (uint64_t t = 0; t < m; ++t) {
+    const std::vector<float> xq = in_block ? quantize_activations(x.data() + t * E, E, in_block)
+                                           : std::vector<float>(x.begin() + t * E, x.begin() + (t + 1) * E);
     for (uint64_t j = 0; j < k; ++j) {
       const uint64_t e = static_cast<uint64_t>(ids[t * k + j]);
       for (uint64_t f = 0; f < Fe; ++f) {
         double g = 0, u = 0;
         for (uint64_t c = 0; c < E; ++c) {
-          g += gate[(e * Fe + f) * E + c] * x[t * E + c];
-          u += up[(e * Fe + f) * E + c] * x[t * E + c];
+          g += gate[(e * Fe + f) * E + c] * xq[c];
+          u += up[(e * Fe + f) * E + c] * xq[c];
         }
         h[f] = ref_swiglu(g, u, clamp);
+      }
+      if (down_block) {
+        for (uint64_t f = 0; f < Fe; ++f) hf[f] = static_cast<float>(h[f]);
+        const auto hq = quantize_activations(hf.data(), Fe, down_block);
+        std::copy(hq.begin(), hq.end(), h.begin());
       }
       for (uint64_t r = 0; r < E; ++r) {
         double y = 0;

@@ -11,6 +11,10 @@ struct VecKernels {
   void (*axpy)(float* y, float a, const float* x, uint64_t n);   // y += a x
   void (*scale)(float* y, float a, uint64_t n);                  // y *= a
   void (*f16_to_f32)(const uint16_t* src, float* dst, uint64_t n);
+  // out[r] = Σ_i q[i] rows[r*stride + i] for r < nr: q is loaded once for several rows.
+  void (*dot_rows)(const float* q, const float* rows, uint64_t stride, uint64_t nr, uint64_t n, float* out);
+  // y += Σ_r p[r] rows[r*stride ..] for r < nr: y is loaded and stored once for several rows.
+  void (*axpy_rows)(float* y, const float* p, const float* rows, uint64_t stride, uint64_t nr, uint64_t n);
 };
 
 /// Portable versions.

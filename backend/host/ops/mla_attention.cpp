@@ -82,9 +82,10 @@ void host_mla_attention(HostDevice& dev, View q, View kv, DType kv_type, View ou
         for (uint64_t h = 0; h < n_head; ++h) {
           const float* qh = pq + (t * n_head + h) * D;
           Partial& s = st[h];
+          vk.dot_rows(qh, rows, D, nr, D, scores.data());
           float bm = -INFINITY;
           for (uint64_t r = 0; r < nr; ++r) {
-            scores[r] = scale * vk.dot(qh, rows + r * D, D);
+            scores[r] *= scale;
             bm = std::max(bm, scores[r]);
           }
           if (bm > s.mx) {  // rescale what was accumulated under the old maximum
@@ -96,10 +97,10 @@ void host_mla_attention(HostDevice& dev, View q, View kv, DType kv_type, View ou
             s.mx = bm;
           }
           for (uint64_t r = 0; r < nr; ++r) {
-            const float p = std::exp(scores[r] - s.mx);
-            s.sum += p;
-            vk.axpy(s.acc, p, rows + r * D, n_latent);
+            scores[r] = std::exp(scores[r] - s.mx);  // now the weight of row r
+            s.sum += scores[r];
           }
+          vk.axpy_rows(s.acc, scores.data(), rows, D, nr, n_latent);
         }
       }
       for (uint64_t h = 0; h < n_head; ++h) {

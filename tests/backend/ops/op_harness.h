@@ -45,8 +45,12 @@ inline constexpr double kSwigluBound = 1e-6;
 inline constexpr double kRouterWeightBound = 1e-6;  // ids must match exactly
 inline constexpr double kAttnBound = 1e-5;      // f32 dots of 576 values and online softmax
 inline constexpr double kAbsorbedVsNaiveBound = 1e-5;
-inline constexpr double kMoeFloatBound = 1e-5;  // F32 / F16 expert weights
-inline constexpr double kMoeQuantBound = 3e-2;  // 8-bit activation rounding before both products
+inline constexpr double kMoeFloatBound = 2e-6;  // F32 / F16 expert weights (measured <= 6e-7)
+// Quantized weights against a reference that rounds the activations to 8-bit blocks as the integer-dot
+// kernels do. Measured <= 5e-7; the bound leaves room for a rare 8-bit rounding flip of one h value between
+// the f32 and f64 computations (one step of one element is ~3e-3 of the output norm at Fe = 32), while a wrong
+// activation format or a dropped expert gives >= 1e-2.
+inline constexpr double kMoeQuantBound = 5e-3;
 
 // ---- device buffers ----
 /// Uploads a vector (at least one byte is allocated, so empty tensors still have a buffer).
@@ -195,7 +199,9 @@ inline void check_rope(OpTarget& target, const RopeCase& c, uint32_t seed) {
   // Dims outside the rotated range are untouched.
   for (uint64_t i = 0; i < n; ++i) {
     const uint64_t dim = i % c.head_stride;
-    if (dim < c.dim_offset || dim >= c.dim_offset + c.p.n_dims) ASSERT_EQ(got[i], x[i]) << "dim " << dim;
+    if (dim < c.dim_offset || dim >= c.dim_offset + c.p.n_dims) {
+      ASSERT_EQ(got[i], x[i]) << "dim " << dim;
+    }
   }
 }
 
@@ -223,7 +229,9 @@ inline void check_softmax(OpTarget& target, const SoftmaxCase& c, uint32_t seed)
   const auto ref = reference::ref_softmax(x, c.rows, c.n, c.scale);
   EXPECT_LE(reference::normalized_error(got.data(), ref.data(), x.size()), kSoftmaxBound);
   for (uint64_t i = 0; i < x.size(); ++i)
-    if (std::isinf(x[i])) ASSERT_EQ(got[i], 0.0f) << "masked entry " << i;
+    if (std::isinf(x[i])) {
+      ASSERT_EQ(got[i], 0.0f) << "masked entry " << i;
+    }
 }
 
 struct SwigluCase {
@@ -405,6 +413,12 @@ inline void check_attention(OpTarget& target, const AttnCase& c, uint32_t seed) 
 }
 
 // ================================ MoE FFN ================================
+/// Block size of the 8-bit activations the host integer-dot kernels pair with a weight format (gguf.md §5.1);
+/// 0 for float formats, whose products use the f32 activations.
+inline uint32_t act_block(DType t) {
+  if (t == DType::F32 || t == DType::F16 || t == DType::BF16) return 0;
+  return dtype_info(t).block_elems == 256 ? 256 : 32;
+}
 struct MoeCase {
   DType type;       // gate and up
   DType down_type;  // down (its rows are Fe long, often not a multiple of 256)
@@ -420,11 +434,11 @@ inline std::vector<MoeCase> moe_cases() {
     v.push_back({DType::F32, DType::F32, 72, 56, 16, 3, m, 0.0f});
     v.push_back({DType::F16, DType::F16, 64, 96, 64, 8, m, 0.0f});
     v.push_back({DType::Q8_0, DType::Q8_0, 64, 96, 32, 6, m, 0.0f});
-    v.push_back({DType::Q4_K, DType::Q5_0, 256, 96, 64, 6, m, 0.0f});
-    v.push_back({DType::MXFP4, DType::MXFP4, 64, 32, 16, 4, m, 0.05f});  // deepseek4-style clamp
+    v.push_back({DType::Q4_K, DType::Q5_0, 256, 96, 24, 6, m, 0.0f});
+    v.push_back({DType::MXFP4, DType::MXFP4, 64, 32, 16, 4, m, 1.0f});  // deepseek4-style clamp, reached often
   }
-  v.push_back({DType::F32, DType::F32, 40, 24, 8, 8, 33, 0.05f});  // every expert, clamp active
-  v.push_back({DType::Q6_K, DType::Q6_K, 256, 256, 8, 2, 7, 0.0f});
+  v.push_back({DType::F32, DType::F32, 40, 24, 8, 8, 33, 0.5f});  // every expert, clamp active
+  v.push_back({DType::Q6_K, DType::Q6_K, 256, 256, 4, 2, 7, 0.0f});
   return v;
 }
 inline void check_moe(OpTarget& target, const MoeCase& c, uint32_t seed) {
@@ -459,10 +473,10 @@ inline void check_moe(OpTarget& target, const MoeCase& c, uint32_t seed) {
   reference::ref_moe_ffn(reference::ref_dequantize(c.type, gate.data(), c.X * c.Fe, c.E),
                          reference::ref_dequantize(c.type, up.data(), c.X * c.Fe, c.E),
                          reference::ref_dequantize(c.down_type, down.data(), c.X * c.E, c.Fe), c.E, c.Fe, x, ids, w,
-                         c.m, c.k, c.clamp, ref);
+                         c.m, c.k, c.clamp, ref, act_block(c.type), act_block(c.down_type));
   std::vector<float> delta(got.size());
   for (uint64_t i = 0; i < got.size(); ++i) delta[i] = got[i] - out0[i];
-  const bool exact_act = c.type == DType::F32 || c.type == DType::F16;
+  const bool exact_act = act_block(c.type) == 0 && act_block(c.down_type) == 0;
   EXPECT_LE(reference::normalized_error(delta.data(), ref.data(), ref.size()),
             exact_act ? kMoeFloatBound : kMoeQuantBound);
 }

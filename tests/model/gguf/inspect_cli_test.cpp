@@ -35,6 +35,7 @@ std::filesystem::path write_model(const TempDir& dir) {
   GgufWriter w(path);
   w.set("general.architecture", GgufValue::str("deepseek2"));
   w.set("general.name", GgufValue::str("tiny"));
+  w.set("general.description", GgufValue::str("not UTF-8: \xff\xfe"));  // must not break the JSON output
   w.set("deepseek2.block_count", GgufValue::u32(2));
   w.set("deepseek2.embedding_length", GgufValue::u32(64));
   w.set("deepseek2.attention.layer_norm_rms_epsilon", GgufValue::f32(1e-6f));
@@ -69,6 +70,7 @@ TEST(InspectCli, JsonReport) {
   const double eps = j["hyperparameters"]["deepseek2.attention.layer_norm_rms_epsilon"];
   EXPECT_NEAR(eps, 1e-6, 1e-12);
   EXPECT_EQ(j["metadata"]["general.name"], "tiny");
+  EXPECT_EQ(j["metadata"]["general.description"], "not UTF-8: \uFFFD\uFFFD");
   EXPECT_EQ(j["tokenizer"]["model"], "gpt2");
   EXPECT_EQ(j["tokenizer"]["pre"], "deepseek-v3");
   EXPECT_EQ(j["tokenizer"]["vocab_size"], 5);

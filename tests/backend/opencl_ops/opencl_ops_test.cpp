@@ -1,0 +1,159 @@
+// The op table of tests/backend/ops/op_harness.h run on every OpenCL device in both kernel shapes (the device's
+// own and the forced "workgroup" GPU shape on PoCL), plus OpenCL-specific checks: error messages, the split
+// (flash-decoding) attention path and determinism of moe_ffn.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+
+#include "backend/opencl/ops.h"
+#include "common/error.h"
+#include "tests/backend/ops/op_harness.h"
+
+namespace mixcl::backend::ops_test {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// An OpenCL device as an OpTarget.
+class OpenCLTarget final : public OpTarget {
+ public:
+  explicit OpenCLTarget(OpenCLDevice& dev) : dev_(dev) {}
+  Device& device() override { return dev_; }
+  void get_rows(const WeightView& t, View ids, View out, uint64_t n) override { opencl_get_rows(dev_, t, ids, out, n); }
+  void rope(View x, View pos, uint64_t nt, uint64_t nh, uint64_t hs, uint64_t off, const RopeParams& p) override {
+    opencl_rope(dev_, x, pos, nt, nh, hs, off, p);
+  }
+  void softmax(View x, uint64_t rows, uint64_t n, float scale) override { opencl_softmax(dev_, x, rows, n, scale); }
+  void swiglu(View g, View u, View o, uint64_t n, float clamp) override { opencl_swiglu(dev_, g, u, o, n, clamp); }
+  void router(View l, View b, View ids, View w, uint64_t m, const RouterParams& p) override {
+    opencl_router(dev_, l, b, ids, w, m, p);
+  }
+  void moe_ffn(const ExpertWeights& w, View x, View ids, View wt, View out, uint64_t m, uint64_t k,
+               float clamp) override {
+    opencl_moe_ffn(dev_, w, x, ids, wt, out, m, k, clamp);
+  }
+  void mla_attention(View q, View kv, DType t, View out, uint64_t m, uint64_t pos0, uint64_t h, uint64_t lkv,
+                     uint64_t dr, float scale) override {
+    opencl_mla_attention(dev_, q, kv, t, out, m, pos0, h, lkv, dr, scale);
+  }
+  void convert(View s, View d, DType t, uint64_t n) override { opencl_convert(dev_, s, d, t, n); }
+
+ private:
+  OpenCLDevice& dev_;
+};
+
+// Devices per shape for the whole program, all sharing one program cache folder (so each program is compiled
+// once per process, whichever device or shape asks first).
+struct Shared {
+  fs::path cache_dir;
+  std::map<std::string, std::vector<std::unique_ptr<OpenCLDevice>>> by_variant;
+  Shared() {
+    cache_dir = fs::temp_directory_path() / ("mixcl_opencl_ops_test_" + std::to_string(getpid()));
+    fs::remove_all(cache_dir);
+  }
+  ~Shared() {
+    by_variant.clear();
+    std::error_code ec;
+    fs::remove_all(cache_dir, ec);
+  }
+  std::vector<std::unique_ptr<OpenCLDevice>>& devices(const std::string& variant) {
+    auto it = by_variant.find(variant);
+    if (it != by_variant.end()) return it->second;
+    OpenCLOptions o;
+    o.cache_dir = cache_dir.string();
+    o.variant = variant;
+    return by_variant[variant] = discover_opencl_devices(o);
+  }
+};
+
+Shared& shared() {
+  static Shared s;
+  return s;
+}
+
+// Parameter: the forced shape ("" = the device's own choice).
+class OpenCLOps : public ::testing::TestWithParam<const char*> {
+ protected:
+  // Runs `body` on every device in this shape.
+  template <class F>
+  void each_device(F body) {
+    auto& devs = shared().devices(GetParam());
+    if (devs.empty()) GTEST_SKIP() << "no OpenCL device on this machine";
+    for (auto& d : devs) {
+      SCOPED_TRACE(fmt::format("device {} ({})", d->name(), d->shape() == KernelShape::kVector ? "vector" : "workgroup"));
+      OpenCLTarget target(*d);
+      body(target, *d);
+    }
+  }
+};
+
+TEST_P(OpenCLOps, ShapeIsTheForcedOne) {
+  each_device([&](OpTarget&, OpenCLDevice& d) {
+    if (std::string(GetParam()) == "workgroup") EXPECT_EQ(d.shape(), KernelShape::kWorkGroup);
+    if (std::string(GetParam()) == "vector") EXPECT_EQ(d.shape(), KernelShape::kVector);
+  });
+}
+
+TEST_P(OpenCLOps, GetRows) {
+  each_device([](OpTarget& t, OpenCLDevice&) {
+    uint32_t seed = 1;
+    for (const auto& c : get_rows_cases()) check_get_rows(t, c, seed++);
+  });
+}
+
+TEST_P(OpenCLOps, Rope) {
+  each_device([](OpTarget& t, OpenCLDevice&) {
+    uint32_t seed = 100;
+    for (const auto& c : rope_cases()) check_rope(t, c, seed++);
+  });
+}
+
+TEST_P(OpenCLOps, Softmax) {
+  each_device([](OpTarget& t, OpenCLDevice&) {
+    uint32_t seed = 200;
+    for (const auto& c : softmax_cases()) check_softmax(t, c, seed++);
+  });
+}
+
+TEST_P(OpenCLOps, Swiglu) {
+  each_device([](OpTarget& t, OpenCLDevice&) {
+    uint32_t seed = 300;
+    for (const auto& c : swiglu_cases()) check_swiglu(t, c, seed++);
+  });
+}
+
+TEST_P(OpenCLOps, Convert) {
+  each_device([](OpTarget& t, OpenCLDevice&) {
+    uint32_t seed = 400;
+    for (const auto& c : convert_cases()) check_convert(t, c, seed++);
+  });
+}
+
+TEST_P(OpenCLOps, Router) {
+  each_device([](OpTarget& t, OpenCLDevice&) {
+    uint32_t seed = 500;
+    for (const auto& c : router_cases()) check_router(t, c, seed++);
+  });
+}
+
+TEST_P(OpenCLOps, MlaAttention) {
+  each_device([](OpTarget& t, OpenCLDevice&) {
+    uint32_t seed = 600;
+    for (const auto& c : attn_cases()) check_attention(t, c, seed++);
+  });
+}
+
+TEST_P(OpenCLOps, MoeFfn) {
+  each_device([](OpTarget& t, OpenCLDevice&) {
+    uint32_t seed = 700;
+    for (const auto& c : moe_cases()) check_moe(t, c, seed++);
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Shape, OpenCLOps, ::testing::Values("", "workgroup"),
+                         [](const auto& info) { return std::string(info.param).empty() ? "native" : "workgroup"; });
+
+}  // namespace
+}  // namespace mixcl::backend::ops_test
