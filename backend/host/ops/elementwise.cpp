@@ -1,9 +1,11 @@
 // Row softmax, SwiGLU with the optional deepseek4 clamp, and f32 -> F32/F16/BF16 conversion.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "backend/host/host_ops.h"
 #include "backend/host/ops/op_util.h"
+#include "backend/host/ops/vec_math.h"
 #include "common/half.h"
 
 namespace mixcl::backend {
@@ -39,11 +41,12 @@ void host_swiglu(HostDevice& dev, View gate, View up, View out, uint64_t n, floa
   // deepseek4.md §7: a clamp <= 1e-6 means none; gate is clamped above only, up on both sides.
   const bool use_clamp = clamp > 1e-6f;
   const float c = use_clamp ? clamp : INFINITY;
-#pragma omp parallel for simd num_threads(dev.threads()) schedule(static) if (n >= 65536)
-  for (uint64_t i = 0; i < n; ++i) {
-    const float gi = std::fmin(g[i], c);
-    const float ui = std::fmax(std::fmin(u[i], c), -c);
-    o[i] = gi / (1.0f + std::exp(-gi)) * ui;
+  constexpr uint64_t kChunk = 16384;  // threads take vectorized chunks
+  const int64_t n_chunks = static_cast<int64_t>((n + kChunk - 1) / kChunk);
+#pragma omp parallel for num_threads(dev.threads()) schedule(static) if (n_chunks > 1)
+  for (int64_t ch = 0; ch < n_chunks; ++ch) {
+    const uint64_t i0 = ch * kChunk;
+    ops::swiglu_f32(g + i0, u + i0, o + i0, std::min(kChunk, n - i0), c);
   }
 }
 

@@ -9,6 +9,7 @@
 #include "backend/host/host_ops.h"
 #include "backend/host/kernels/matmul.h"
 #include "backend/host/ops/op_util.h"
+#include "backend/host/ops/vec_math.h"
 
 namespace mixcl::backend {
 namespace {
@@ -105,10 +106,7 @@ void host_moe_ffn(HostDevice& dev, const ExpertWeights& w, View x, View ids, Vie
     matmul(w.gate.type, gate_base + e * gate_stride, Fe, E, xg + r0 * E, g, n, isa, inner_threads);
     matmul(w.up.type, up_base + e * up_stride, Fe, E, xg + r0 * E, u, n, isa, inner_threads);
     const float c = use_clamp ? clamp : INFINITY;
-    for (uint64_t i = 0; i < n * Fe; ++i) {
-      const float gi = std::fmin(g[i], c), ui = std::fmax(std::fmin(u[i], c), -c);
-      g[i] = gi / (1.0f + std::exp(-gi)) * ui;
-    }
+    ops::swiglu_f32(g, u, g, n * Fe, c);
     matmul(w.down.type, down_base + e * down_stride, E, Fe, g, s.y.data() + r0 * E, n, isa, inner_threads);
   };
   // Many experts with few tokens each: one expert per thread (single-threaded products). Few experts (or
