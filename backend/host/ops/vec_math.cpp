@@ -1,3 +1,6 @@
+// Selects on float compares are if-converted (and the loops vectorized) only without trapping math; the
+// code below never relies on floating-point exception flags.
+#pragma GCC optimize("no-trapping-math")
 #include "backend/host/ops/vec_math.h"
 
 #include <bit>
@@ -11,10 +14,8 @@ namespace {
 // Below -87.3 the result is 0 and above 88.7 +inf, as silu wants; NaN stays NaN.
 inline float exp_poly(float x) {
   const float xc = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
-  const float t = xc * 1.44269504088896341f + 0.5f;
-  int32_t n = static_cast<int32_t>(t);
-  n -= static_cast<float>(n) > t ? 1 : 0;  // floor for negative t
-  const float fn = static_cast<float>(n);
+  const float fn = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // nearest integer (1.5·2^23 trick)
+  const int32_t n = static_cast<int32_t>(fn);
   float r = xc - fn * 0.693359375f;
   r = r - fn * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
