@@ -204,6 +204,24 @@ TEST(HostOpsSpec, ThreadCountDoesNotChangeResults) {
   }
 }
 
+// SwiGLU edge values: NaN propagates (also through the clamp), huge negative gates give -0, huge positive ones
+// pass through, and exp's extremes do not overflow into NaN.
+TEST(HostOpsSpec, SwigluEdgeValues) {
+  HostTarget t;
+  Device& d = t.device();
+  const std::vector<float> g = {NAN, 1.0f, -200.0f, 200.0f, 88.0f, -88.0f, 0.0f, 30.0f};
+  const std::vector<float> u = {1.0f, NAN, 2.0f, 2.0f, 1.0f, 1.0f, 5.0f, -30.0f};
+  auto bg = put(d, g), bu = put(d, u), bo = d.allocate(g.size() * 4);
+  for (float clamp : {0.0f, 10.0f}) {
+    t.swiglu(at(bg), at(bu), at(bo), g.size(), clamp);
+    const auto o = get<float>(d, bo, g.size());
+    EXPECT_TRUE(std::isnan(o[0]) && std::isnan(o[1])) << "clamp " << clamp;
+    for (size_t i = 2; i < g.size(); ++i)
+      EXPECT_NEAR(o[i], reference::ref_swiglu(g[i], u[i], clamp), 1e-6 * (1 + std::abs(o[i])))
+          << "element " << i << " clamp " << clamp;
+  }
+}
+
 template <class F>
 std::string error_of(F&& f) {
   try {
