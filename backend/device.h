@@ -121,6 +121,8 @@ class Device {
   virtual void scale(View x, float s, View out, uint64_t n) = 0;
   /// For each of `rows` rows of n: out = w * x / sqrt(mean(x^2) + eps).
   virtual void rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, float eps) = 0;
+  /// y[i] = W x[i] for i < m (x: [m][w.cols], y: [m][w.rows]); every weight format of the device's kernels.
+  virtual void matmul(const WeightView& w, View x, View y, uint64_t m) = 0;
 
  protected:
   /// Lets an implementation adjust what it reports after construction (e.g. a forced ISA).

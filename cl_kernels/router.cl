@@ -173,10 +173,11 @@ kernel void router_wg(global const float* logits, ulong l_off, global const floa
           if (!(kept & (1u << g)) && (bi == G || better(gscore[g], g, gscore[bi], bi))) bi = g;
         kept |= 1u << bi;
       }
-      gscore[0] = as_float(kept);
+      red_i[0] = kept;  // through a uint slot: the mask as a float would be a denormal, flushed on some devices
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    const uint kept = as_uint(gscore[0]);
+    const uint kept = red_i[0];
+    barrier(CLK_LOCAL_MEM_FENCE);  // red_i is reused by the argmax below
     for (uint e = lid; e < X; e += size)
       if (!(kept & (1u << (e / gs)))) sel[e] = -INFINITY;
     barrier(CLK_LOCAL_MEM_FENCE);

@@ -27,7 +27,7 @@ class HostDevice final : public Device {
   void rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, float eps) override;
   /// y[i][n] = Σ_k W[n][k] x[i][k] for i < m (x: [m][cols] f32, y: [m][rows] f32), on the SIMD level of
   /// caps().isa (backend/host/kernels/matmul.h).
-  void matmul(const WeightView& w, View x, View y, uint64_t m);
+  void matmul(const WeightView& w, View x, View y, uint64_t m) override;
 
   /// Threads used by ops.
   int threads() const { return threads_; }

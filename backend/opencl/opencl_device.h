@@ -63,6 +63,8 @@ class OpenCLDevice final : public Device {
   void add(View a, View b, View out, uint64_t n) override;
   void scale(View x, float s, View out, uint64_t n) override;
   void rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, float eps) override;
+  /// Runs opencl_matmul (backend/opencl/matmul.h) with the device's default tuning.
+  void matmul(const WeightView& w, View x, View y, uint64_t m) override;
 
  private:
   // An op's kernel from the table, built on first use; call with ops_mutex_ held.

@@ -5,6 +5,7 @@
 
 #include "backend/opencl/cl_error.h"
 #include "backend/opencl/opencl_buffer.h"
+#include "backend/opencl/matmul.h"
 #include "backend/opencl/opencl_device.h"
 
 namespace mixcl::backend {
@@ -117,5 +118,7 @@ void OpenCLDevice::rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, 
     rethrow("rmsnorm (clEnqueueNDRangeKernel)", e);
   }
 }
+
+void OpenCLDevice::matmul(const WeightView& w, View x, View y, uint64_t m) { opencl_matmul(*this, w, x, y, m); }
 
 }  // namespace mixcl::backend
