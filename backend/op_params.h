@@ -8,8 +8,8 @@ namespace mixcl::backend {
 
 /// Rotary embedding parameters (deepseek2.md §5.5): adjacent pairs (GPT-J) or NEOX halves, YaRN blending.
 struct RopeParams {
-  uint32_t n_dims = 0;       // rotated dims per head (even)
-  bool neox = false;         // false: pairs (2i, 2i+1); true: pairs (i, i + n_dims/2)
+  uint32_t n_dims = 0;  // rotated dims per head (even)
+  bool neox = false;    // false: pairs (2i, 2i+1); true: pairs (i, i + n_dims/2)
   float freq_base = 10000.0f;
   float yarn_factor = 1.0f;  // 1: no YaRN
   uint32_t yarn_orig_ctx = 0;

@@ -165,6 +165,10 @@ kernel void router_wg(global const float* logits, ulong l_off, global const floa
       gscore[g] = gs >= 2 ? t1 + t2 : t1;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0 && t == 0 && X == 160) {
+      for (uint g = 0; g < G; ++g) printf("g%u %g  ", g, gscore[g]);
+      printf("\n mx? s0 %g sel0 %g size %u\n", s[0], sel[0], size);
+    }
     if (lid == 0) {
       uint kept = 0;
       for (uint j = 0; j < Gk; ++j) {

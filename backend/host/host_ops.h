@@ -15,8 +15,8 @@ void host_get_rows(HostDevice& dev, const WeightView& table, View ids, View out,
 
 /// In place on x: [n_tokens][n_heads][head_stride]; rotates dims [dim_offset, dim_offset + p.n_dims) of each
 /// head at positions[t] (int32 [n_tokens]).
-void host_rope(HostDevice& dev, View x, View positions, uint64_t n_tokens, uint64_t n_heads, uint64_t head_stride,
-               uint64_t dim_offset, const RopeParams& p);
+void host_rope(HostDevice& dev, View x, View positions, uint64_t n_tokens, uint64_t n_heads,
+               uint64_t head_stride, uint64_t dim_offset, const RopeParams& p);
 
 /// In place row-wise softmax of x [rows][n] after multiplying by `scale`.
 void host_softmax(HostDevice& dev, View x, uint64_t rows, uint64_t n, float scale);
@@ -32,8 +32,8 @@ void host_router(HostDevice& dev, View logits, View bias, View ids, View weights
 
 /// out[i] += Σ_j weights[i][j] * FFN_{ids[i][j]}(x[i]) (x, out: [m][E]; ids int32 / weights f32: [m][k]),
 /// tokens grouped by expert so each expert runs one batched product per matrix.
-void host_moe_ffn(HostDevice& dev, const ExpertWeights& w, View x, View ids, View weights, View out, uint64_t m,
-                  uint64_t k, float clamp = 0.0f);
+void host_moe_ffn(HostDevice& dev, const ExpertWeights& w, View x, View ids, View weights, View out,
+                  uint64_t m, uint64_t k, float clamp = 0.0f);
 
 /// Absorbed MLA attention (deepseek2.md §5.3) for m new tokens at positions pos0..pos0+m-1 over a latent
 /// cache kv [>= pos0+m][n_latent + n_rope] (F32 or F16), causal; q: [m][n_head][n_latent + n_rope],

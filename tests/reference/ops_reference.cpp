@@ -15,7 +15,9 @@ std::vector<double> ref_rope_inv_freq(uint32_t n_dims, double base, double yarn_
   std::vector<double> inv(n_dims / 2);
   for (uint32_t i = 0; i < n_dims / 2; ++i) inv[i] = std::pow(base, -2.0 * i / d);
   if (yarn_factor == 1.0) return inv;
-  auto corr = [&](double r) { return d * std::log(orig_ctx / (2.0 * std::numbers::pi * r)) / (2.0 * std::log(base)); };
+  auto corr = [&](double r) {
+    return d * std::log(orig_ctx / (2.0 * std::numbers::pi * r)) / (2.0 * std::log(base));
+  };
   const double lo = std::max(0.0, std::floor(corr(beta_fast)));
   const double hi = std::min(d - 1.0, std::ceil(corr(beta_slow)));
   for (uint32_t i = 0; i < n_dims / 2; ++i) {
@@ -27,7 +29,8 @@ std::vector<double> ref_rope_inv_freq(uint32_t n_dims, double base, double yarn_
 }
 
 void ref_rope(std::vector<double>& x, const std::vector<int32_t>& positions, uint64_t n_heads,
-              uint64_t head_stride, uint64_t dim_offset, uint32_t n_dims, bool neox, const std::vector<double>& inv) {
+              uint64_t head_stride, uint64_t dim_offset, uint32_t n_dims, bool neox,
+              const std::vector<double>& inv) {
   for (uint64_t t = 0; t < positions.size(); ++t) {
     for (uint64_t h = 0; h < n_heads; ++h) {
       double* v = x.data() + (t * n_heads + h) * head_stride + dim_offset;
@@ -78,7 +81,9 @@ RouterRef ref_router(const std::vector<float>& logits, const std::vector<float>&
     }
     for (uint32_t e = 0; e < X; ++e) sel[e] = s[e] + (bias.empty() ? 0.0 : bias[e]);
     // Order: larger value first, then lower index.
-    auto better = [](double va, uint32_t ia, double vb, uint32_t ib) { return va > vb || (va == vb && ia < ib); };
+    auto better = [](double va, uint32_t ia, double vb, uint32_t ib) {
+      return va > vb || (va == vb && ia < ib);
+    };
     if (G > 1) {
       const uint32_t gs = X / G;
       std::vector<double> gscore(G);
@@ -96,7 +101,8 @@ RouterRef ref_router(const std::vector<float>& logits, const std::vector<float>&
     }
     std::vector<uint32_t> order(X);
     for (uint32_t e = 0; e < X; ++e) order[e] = e;
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return better(sel[a], a, sel[b], b); });
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return better(sel[a], a, sel[b], b); });
     double sum = 0;
     for (uint32_t j = 0; j < k; ++j) sum += s[order[j]];
     for (uint32_t j = 0; j < k; ++j) {
@@ -138,7 +144,8 @@ std::vector<double> ref_mla_absorbed(const std::vector<double>& q, const std::ve
 std::vector<double> ref_mla_naive(const std::vector<double>& Kb, const std::vector<double>& Vb,
                                   const std::vector<double>& q_nope, const std::vector<double>& q_pe,
                                   const std::vector<double>& c, const std::vector<double>& k_pe, uint64_t p,
-                                  uint64_t H, uint64_t Lkv, uint64_t dn, uint64_t dv, uint64_t dr, double scale) {
+                                  uint64_t H, uint64_t Lkv, uint64_t dn, uint64_t dv, uint64_t dr,
+                                  double scale) {
   std::vector<double> o(H * dv);
   for (uint64_t i = 0; i < H; ++i) {
     std::vector<double> score(p + 1), v((p + 1) * dv);
@@ -166,10 +173,10 @@ std::vector<double> ref_mla_naive(const std::vector<double>& Kb, const std::vect
   return o;
 }
 
-void ref_moe_ffn(const std::vector<double>& gate, const std::vector<double>& up, const std::vector<double>& down,
-                 uint64_t E, uint64_t Fe, const std::vector<float>& x, const std::vector<int32_t>& ids,
-                 const std::vector<float>& w, uint64_t m, uint64_t k, double clamp, std::vector<double>& out,
-                 uint32_t in_block, uint32_t down_block) {
+void ref_moe_ffn(const std::vector<double>& gate, const std::vector<double>& up,
+                 const std::vector<double>& down, uint64_t E, uint64_t Fe, const std::vector<float>& x,
+                 const std::vector<int32_t>& ids, const std::vector<float>& w, uint64_t m, uint64_t k,
+                 double clamp, std::vector<double>& out, uint32_t in_block, uint32_t down_block) {
   std::vector<double> h(Fe);
   std::vector<float> hf(Fe);
   for (uint64_t t = 0; t < m; ++t) {

@@ -14,7 +14,8 @@ std::vector<double> ref_rope_inv_freq(uint32_t n_dims, double base, double yarn_
 
 /// RoPE in place on x [n_tokens][n_heads][head_stride], dims [dim_offset, dim_offset + n_dims).
 void ref_rope(std::vector<double>& x, const std::vector<int32_t>& positions, uint64_t n_heads,
-              uint64_t head_stride, uint64_t dim_offset, uint32_t n_dims, bool neox, const std::vector<double>& inv);
+              uint64_t head_stride, uint64_t dim_offset, uint32_t n_dims, bool neox,
+              const std::vector<double>& inv);
 
 /// Row softmax of scale * x [rows][n]; entries at -inf get weight 0.
 std::vector<double> ref_softmax(const std::vector<float>& x, uint64_t rows, uint64_t n, double scale);
@@ -42,16 +43,17 @@ std::vector<double> ref_mla_absorbed(const std::vector<double>& q, const std::ve
 std::vector<double> ref_mla_naive(const std::vector<double>& Kb, const std::vector<double>& Vb,
                                   const std::vector<double>& q_nope, const std::vector<double>& q_pe,
                                   const std::vector<double>& c, const std::vector<double>& k_pe, uint64_t p,
-                                  uint64_t H, uint64_t Lkv, uint64_t dn, uint64_t dv, uint64_t dr, double scale);
+                                  uint64_t H, uint64_t Lkv, uint64_t dn, uint64_t dv, uint64_t dr,
+                                  double scale);
 
 /// out[t] += Σ_j w[t][j] * down_e(swiglu(gate_e x, up_e x)) with dequantized expert matrices
 /// (gate/up [X][Fe][E], down [X][E][Fe], row-major doubles). With in_block / down_block > 0 the input of
 /// the gate/up (down) products is first rounded to 8-bit blocks of that size as the integer-dot kernels do
 /// (matmul_reference.h), so quantized formats can be held to a tight bound.
-void ref_moe_ffn(const std::vector<double>& gate, const std::vector<double>& up, const std::vector<double>& down,
-                 uint64_t E, uint64_t Fe, const std::vector<float>& x, const std::vector<int32_t>& ids,
-                 const std::vector<float>& w, uint64_t m, uint64_t k, double clamp, std::vector<double>& out,
-                 uint32_t in_block = 0, uint32_t down_block = 0);
+void ref_moe_ffn(const std::vector<double>& gate, const std::vector<double>& up,
+                 const std::vector<double>& down, uint64_t E, uint64_t Fe, const std::vector<float>& x,
+                 const std::vector<int32_t>& ids, const std::vector<float>& w, uint64_t m, uint64_t k,
+                 double clamp, std::vector<double>& out, uint32_t in_block = 0, uint32_t down_block = 0);
 
 /// Decodes `rows` rows of `cols` elements of `type` to doubles with the reference codecs (model/quant).
 std::vector<double> ref_dequantize(DType type, const uint8_t* data, uint64_t rows, uint64_t cols);

@@ -7,9 +7,9 @@ namespace mixcl::backend::ops {
 
 /// Dot products, scaled adds and f16 decoding on one SIMD level.
 struct VecKernels {
-  float (*dot)(const float* a, const float* b, uint64_t n);      // Σ a[i] b[i]
-  void (*axpy)(float* y, float a, const float* x, uint64_t n);   // y += a x
-  void (*scale)(float* y, float a, uint64_t n);                  // y *= a
+  float (*dot)(const float* a, const float* b, uint64_t n);     // Σ a[i] b[i]
+  void (*axpy)(float* y, float a, const float* x, uint64_t n);  // y += a x
+  void (*scale)(float* y, float a, uint64_t n);                 // y *= a
   void (*f16_to_f32)(const uint16_t* src, float* dst, uint64_t n);
   // out[r] = Σ_i q[i] rows[r*stride + i] for r < nr: q is loaded once for several rows.
   void (*dot_rows)(const float* q, const float* rows, uint64_t stride, uint64_t nr, uint64_t n, float* out);

@@ -28,11 +28,13 @@ void f16_generic(const uint16_t* src, float* dst, uint64_t n) {
   for (uint64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(src[i]);
 }
 
-void dot_rows_generic(const float* q, const float* rows, uint64_t stride, uint64_t nr, uint64_t n, float* out) {
+void dot_rows_generic(const float* q, const float* rows, uint64_t stride, uint64_t nr, uint64_t n,
+                      float* out) {
   for (uint64_t r = 0; r < nr; ++r) out[r] = dot_generic(q, rows + r * stride, n);
 }
 
-void axpy_rows_generic(float* y, const float* p, const float* rows, uint64_t stride, uint64_t nr, uint64_t n) {
+void axpy_rows_generic(float* y, const float* p, const float* rows, uint64_t stride, uint64_t nr,
+                       uint64_t n) {
   for (uint64_t r = 0; r < nr; ++r) axpy_generic(y, p[r], rows + r * stride, n);
 }
 

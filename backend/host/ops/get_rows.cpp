@@ -5,13 +5,16 @@
 
 namespace mixcl::backend {
 
-bool get_rows_supports(DType type) { return ops::can_decode_row(type); }
+bool get_rows_supports(DType type) {
+  return ops::can_decode_row(type);
+}
 
 void host_get_rows(HostDevice& dev, const WeightView& table, View ids, View out, uint64_t n) {
   if (!ops::can_decode_row(table.type))
-    fail("host get_rows: weight type {} has no row decoder (supported: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 "
-         "MXFP4 IQ4_NL IQ4_XS Q2_K Q3_K Q4_K Q5_K Q6_K)",
-         dtype_name(table.type));
+    fail(
+        "host get_rows: weight type {} has no row decoder (supported: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 "
+        "MXFP4 IQ4_NL IQ4_XS Q2_K Q3_K Q4_K Q5_K Q6_K)",
+        dtype_name(table.type));
   const uint32_t block = dtype_info(table.type).block_elems;
   if (table.cols == 0 || table.cols % block != 0)
     fail("host get_rows: {} rows of {} elements are not a positive multiple of its {}-element block",

@@ -32,7 +32,8 @@ void host_mla_attention(HostDevice& dev, View q, View kv, DType kv_type, View ou
                         uint64_t n_head, uint64_t n_latent, uint64_t n_rope, float scale) {
   if (kv_type != DType::F32 && kv_type != DType::F16)
     fail("host mla_attention: cache type {} is not supported (use F32 or F16)", dtype_name(kv_type));
-  if (n_latent == 0 || n_head == 0) fail("host mla_attention: n_latent ({}) and n_head ({}) must be positive", n_latent, n_head);
+  if (n_latent == 0 || n_head == 0)
+    fail("host mla_attention: n_latent ({}) and n_head ({}) must be positive", n_latent, n_head);
   if (!std::isfinite(scale)) fail("host mla_attention: scale {} is not finite", scale);
   if (m == 0) return;
   const uint64_t D = n_latent + n_rope, T = pos0 + m, esize = kv_type == DType::F16 ? 2 : 4;
@@ -119,7 +120,7 @@ void host_mla_attention(HostDevice& dev, View q, View kv, DType kv_type, View ou
     }
   }
   if (n_split == 1) return;
-  // Merge the ranges: rescale each partial to the common maximum.
+    // Merge the ranges: rescale each partial to the common maximum.
 #pragma omp parallel for num_threads(threads) schedule(static) if (m * n_head > 1)
   for (int64_t qi = 0; qi < static_cast<int64_t>(m * n_head); ++qi) {
     float mx = -INFINITY;

@@ -28,23 +28,25 @@ void grow(std::vector<T>& v, size_t n) {
   if (v.size() < n) v.resize(n);
 }
 
-void check_expert_view(const WeightView& w, uint64_t rows, uint64_t cols, uint32_t n_expert, const char* what) {
+void check_expert_view(const WeightView& w, uint64_t rows, uint64_t cols, uint32_t n_expert,
+                       const char* what) {
   if (w.rows != rows || w.cols != cols)
-    fail("host moe_ffn: {} experts are {}×{} but must be {}×{} (rows × cols)", what, w.rows, w.cols, rows, cols);
+    fail("host moe_ffn: {} experts are {}×{} but must be {}×{} (rows × cols)", what, w.rows, w.cols, rows,
+         cols);
   if (!matmul_supports(w.type))
     fail("host moe_ffn: {} experts have type {}, which the host matmul does not support", what,
          dtype_name(w.type));
   const uint32_t block = dtype_info(w.type).block_elems;
   if (cols % block != 0)
-    fail("host moe_ffn: {} expert rows of {} elements are not a multiple of the {}-element {} block", what, cols,
-         block, dtype_name(w.type));
+    fail("host moe_ffn: {} expert rows of {} elements are not a multiple of the {}-element {} block", what,
+         cols, block, dtype_name(w.type));
   ops::checked_ptr(w.data, n_expert * rows * row_bytes(w.type, cols), "moe_ffn", what);
 }
 
 }  // namespace
 
-void host_moe_ffn(HostDevice& dev, const ExpertWeights& w, View x, View ids, View weights, View out, uint64_t m,
-                  uint64_t k, float clamp) {
+void host_moe_ffn(HostDevice& dev, const ExpertWeights& w, View x, View ids, View weights, View out,
+                  uint64_t m, uint64_t k, float clamp) {
   const uint32_t X = w.n_expert;
   const uint64_t E = w.gate.cols, Fe = w.gate.rows;
   if (X == 0 || E == 0 || Fe == 0) fail("host moe_ffn: empty expert tensors ({} experts of {}×{})", X, Fe, E);
@@ -58,7 +60,8 @@ void host_moe_ffn(HostDevice& dev, const ExpertWeights& w, View x, View ids, Vie
   float* po = ops::checked<float>(out, m * E, "moe_ffn", "output");
   for (uint64_t i = 0; i < m * k; ++i)
     if (pid[i] < 0 || static_cast<uint64_t>(pid[i]) >= X)
-      fail("host moe_ffn: expert id {} (token {}, slot {}) is outside the {} experts", pid[i], i / k, i % k, X);
+      fail("host moe_ffn: expert id {} (token {}, slot {}) is outside the {} experts", pid[i], i / k, i % k,
+           X);
 
   thread_local MoeScratch scratch;
   MoeScratch& s = scratch;  // a plain reference, so worker threads use the caller's scratch
@@ -91,7 +94,8 @@ void host_moe_ffn(HostDevice& dev, const ExpertWeights& w, View x, View ids, Vie
   float* xg = s.xg.data();
   const uint32_t* row_token = s.row_token.data();
 #pragma omp parallel for num_threads(threads) schedule(static) if (n_rows * E >= 65536)
-  for (uint64_t r = 0; r < n_rows; ++r) std::copy(px + row_token[r] * E, px + (row_token[r] + 1) * E, xg + r * E);
+  for (uint64_t r = 0; r < n_rows; ++r)
+    std::copy(px + row_token[r] * E, px + (row_token[r] + 1) * E, xg + r * E);
 
   const bool use_clamp = clamp > 1e-6f;  // deepseek4.md §7: a clamp <= 1e-6 means none
   const uint64_t gate_stride = Fe * row_bytes(w.gate.type, E), up_stride = Fe * row_bytes(w.up.type, E);

@@ -11,8 +11,8 @@ namespace mixcl::backend::ops {
 inline uint8_t* checked_ptr(View v, uint64_t bytes, const char* op, const char* what) {
   if (!v.buffer) fail("host {}: the {} view has no buffer", op, what);
   if (v.offset > v.buffer->size() || bytes > v.buffer->size() - v.offset)
-    fail("host {}: the {} view [{}, {}) lies outside its {}-byte buffer", op, what, v.offset, v.offset + bytes,
-         v.buffer->size());
+    fail("host {}: the {} view [{}, {}) lies outside its {}-byte buffer", op, what, v.offset,
+         v.offset + bytes, v.buffer->size());
   return host_ptr(v);
 }
 

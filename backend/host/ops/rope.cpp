@@ -20,7 +20,9 @@ std::vector<double> rope_inv_freqs(const RopeParams& p) {
     // deepseek2.md §5.5: pairs below corr(beta_fast) keep their frequency, pairs above corr(beta_slow)
     // are divided by the factor, a linear ramp in between.
     const double l0 = p.yarn_orig_ctx, f = p.yarn_factor;
-    auto corr = [&](double r) { return d * std::log(l0 / (2.0 * std::numbers::pi * r)) / (2.0 * std::log(base)); };
+    auto corr = [&](double r) {
+      return d * std::log(l0 / (2.0 * std::numbers::pi * r)) / (2.0 * std::log(base));
+    };
     const double lo = std::max(0.0, std::floor(corr(p.yarn_beta_fast)));
     const double hi = std::min(d - 1.0, std::ceil(corr(p.yarn_beta_slow)));
     for (uint32_t i = 0; i < half; ++i) {
@@ -31,16 +33,16 @@ std::vector<double> rope_inv_freqs(const RopeParams& p) {
   return inv;
 }
 
-void host_rope(HostDevice& dev, View x, View positions, uint64_t n_tokens, uint64_t n_heads, uint64_t head_stride,
-               uint64_t dim_offset, const RopeParams& p) {
+void host_rope(HostDevice& dev, View x, View positions, uint64_t n_tokens, uint64_t n_heads,
+               uint64_t head_stride, uint64_t dim_offset, const RopeParams& p) {
   if (p.n_dims == 0 || p.n_dims % 2 != 0)
     fail("host rope: n_dims {} must be a positive even number of rotated dims per head", p.n_dims);
   if (dim_offset + p.n_dims > head_stride)
     fail("host rope: dims [{}, {}) do not fit in a head of {} values", dim_offset, dim_offset + p.n_dims,
          head_stride);
   if (!(p.freq_base > 1.0f)) fail("host rope: freq_base {} must be > 1", p.freq_base);
-  if (p.yarn_factor != 1.0f && (p.yarn_factor <= 0.0f || p.yarn_orig_ctx == 0 || p.yarn_beta_fast <= 0.0f ||
-                                p.yarn_beta_slow <= 0.0f))
+  if (p.yarn_factor != 1.0f &&
+      (p.yarn_factor <= 0.0f || p.yarn_orig_ctx == 0 || p.yarn_beta_fast <= 0.0f || p.yarn_beta_slow <= 0.0f))
     fail("host rope: YaRN factor {} needs a positive factor, original context ({}) and betas ({}, {})",
          p.yarn_factor, p.yarn_orig_ctx, p.yarn_beta_fast, p.yarn_beta_slow);
   float* px = ops::checked<float>(x, n_tokens * n_heads * head_stride, "rope", "x");

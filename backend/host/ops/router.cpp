@@ -9,7 +9,9 @@ namespace mixcl::backend {
 namespace {
 
 // ln(1 + e^z) without overflow for large z or loss of precision for very negative z.
-float softplus(float z) { return std::fmax(z, 0.0f) + std::log1p(std::exp(-std::fabs(z))); }
+float softplus(float z) {
+  return std::fmax(z, 0.0f) + std::log1p(std::exp(-std::fabs(z)));
+}
 
 void check_params(const RouterParams& p) {
   if (p.gating != Gating::kSoftmax && p.gating != Gating::kSigmoid && p.gating != Gating::kSqrtSoftplus)
@@ -94,7 +96,8 @@ void host_router(HostDevice& dev, View logits, View bias, View ids, View weights
           gscore[g] = gsize >= 2 ? top1 + top2 : top1;
         }
         std::fill(gtaken.begin(), gtaken.end(), uint8_t{0});
-        for (uint32_t j = 0; j < p.n_group_used; ++j) gtaken[argmax_untaken(gscore.data(), gtaken.data(), G)] = 1;
+        for (uint32_t j = 0; j < p.n_group_used; ++j)
+          gtaken[argmax_untaken(gscore.data(), gtaken.data(), G)] = 1;
         for (uint32_t g = 0; g < G; ++g)
           if (!gtaken[g]) std::fill(taken.begin() + g * gsize, taken.begin() + (g + 1) * gsize, uint8_t{1});
       }

@@ -216,20 +216,34 @@ using DecodeFn = void (*)(const uint8_t*, float*, uint64_t);
 
 DecodeFn decoder_for(DType type) {
   switch (type) {
-    case DType::Q8_0: return decode_q8_0;
-    case DType::Q4_0: return decode_q4_0;
-    case DType::Q4_1: return decode_q4_1;
-    case DType::Q5_0: return decode_q5_0;
-    case DType::Q5_1: return decode_q5_1;
-    case DType::MXFP4: return decode_mxfp4;
-    case DType::IQ4_NL: return decode_iq4_nl;
-    case DType::IQ4_XS: return decode_iq4_xs;
-    case DType::Q2_K: return decode_q2_k;
-    case DType::Q3_K: return decode_q3_k;
-    case DType::Q4_K: return decode_q4_k;
-    case DType::Q5_K: return decode_q5_k;
-    case DType::Q6_K: return decode_q6_k;
-    default: return nullptr;
+    case DType::Q8_0:
+      return decode_q8_0;
+    case DType::Q4_0:
+      return decode_q4_0;
+    case DType::Q4_1:
+      return decode_q4_1;
+    case DType::Q5_0:
+      return decode_q5_0;
+    case DType::Q5_1:
+      return decode_q5_1;
+    case DType::MXFP4:
+      return decode_mxfp4;
+    case DType::IQ4_NL:
+      return decode_iq4_nl;
+    case DType::IQ4_XS:
+      return decode_iq4_xs;
+    case DType::Q2_K:
+      return decode_q2_k;
+    case DType::Q3_K:
+      return decode_q3_k;
+    case DType::Q4_K:
+      return decode_q4_k;
+    case DType::Q5_K:
+      return decode_q5_k;
+    case DType::Q6_K:
+      return decode_q6_k;
+    default:
+      return nullptr;
   }
 }
 
@@ -241,7 +255,9 @@ bool can_decode_row(DType type) {
 
 bool decode_row(DType type, const uint8_t* src, float* dst, uint64_t n) {
   switch (type) {
-    case DType::F32: std::memcpy(dst, src, n * 4); return true;
+    case DType::F32:
+      std::memcpy(dst, src, n * 4);
+      return true;
     case DType::F16:
       for (uint64_t i = 0; i < n; ++i) {
         uint16_t h;
@@ -256,7 +272,8 @@ bool decode_row(DType type, const uint8_t* src, float* dst, uint64_t n) {
         dst[i] = bf16_to_fp32(h);
       }
       return true;
-    default: break;
+    default:
+      break;
   }
   const DecodeFn fn = decoder_for(type);
   if (!fn) return false;

@@ -14,7 +14,8 @@ namespace {
 // Below -87.3 the result is 0 and above 88.7 +inf, as silu wants; NaN stays NaN.
 inline float exp_poly(float x) {
   const float xc = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
-  const float fn = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // nearest integer (1.5·2^23 trick)
+  const float fn =
+      (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // nearest integer (1.5·2^23 trick)
   const int32_t n = static_cast<int32_t>(fn);
   float r = xc - fn * 0.693359375f;
   r = r - fn * -2.12194440e-4f;

@@ -68,11 +68,12 @@ TEST(HostOpsSpeed, DISABLED_MlaAttentionDecode) {
           host_mla_attention(*d, at(bq), at(bkv), DType::F16, at(bo), m, T - m, H, Lkv, dr, 0.135f);
         });
         const double bytes = static_cast<double>(T) * D * 2, flop = m * H * T * (2.0 * D + 2.0 * Lkv);
-        std::printf("mla_attention F16 cache %llu rows x %llu, %llu heads, m=%llu, %d threads: %.3f ms wall "
-                    "(%.3f ms CPU), %.2f GB/s of cache (%.2f GB/s per CPU-second), %.1f GFLOP/s\n",
-                    (unsigned long long)T, (unsigned long long)D, (unsigned long long)H, (unsigned long long)m,
-                    d->threads(), s.wall * 1e3, s.cpu * 1e3, bytes / s.wall / 1e9, bytes / s.cpu / 1e9,
-                    flop / s.wall / 1e9);
+        std::printf(
+            "mla_attention F16 cache %llu rows x %llu, %llu heads, m=%llu, %d threads: %.3f ms wall "
+            "(%.3f ms CPU), %.2f GB/s of cache (%.2f GB/s per CPU-second), %.1f GFLOP/s\n",
+            (unsigned long long)T, (unsigned long long)D, (unsigned long long)H, (unsigned long long)m,
+            d->threads(), s.wall * 1e3, s.cpu * 1e3, bytes / s.wall / 1e9, bytes / s.cpu / 1e9,
+            flop / s.wall / 1e9);
       }
     }
   }
@@ -87,7 +88,8 @@ TEST(HostOpsSpeed, DISABLED_MoeFfn) {
   const auto gate = fast_weights(DType::Q4_K, X * Fe, E, rng), up = fast_weights(DType::Q4_K, X * Fe, E, rng);
   const auto down = fast_weights(DType::Q5_0, X * E, Fe, rng);
   auto bg = put(dev, gate), bu = put(dev, up), bd = put(dev, down);
-  ExpertWeights ew{{at(bg), DType::Q4_K, E, Fe}, {at(bu), DType::Q4_K, E, Fe}, {at(bd), DType::Q5_0, Fe, E}, X};
+  ExpertWeights ew{
+      {at(bg), DType::Q4_K, E, Fe}, {at(bu), DType::Q4_K, E, Fe}, {at(bd), DType::Q5_0, Fe, E}, X};
   for (uint64_t m : {1, 16, 512}) {
     const auto x = normal_floats(m * E, rng);
     std::vector<int32_t> ids(m * k);
@@ -101,10 +103,11 @@ TEST(HostOpsSpeed, DISABLED_MoeFfn) {
     auto bx = put(dev, x), bi = put(dev, ids), bw = put(dev, w), bo = dev.allocate(m * E * 4);
     const Timing s = best_seconds(m == 512 ? 2 : 10,
                                   [&] { host_moe_ffn(dev, ew, at(bx), at(bi), at(bw), at(bo), m, k, 0.0f); });
-    std::printf("moe_ffn E=%llu Fe=%llu X=%u k=%u Q4_K/Q5_0, m=%llu, %d threads: %.2f ms wall (%.2f ms CPU), "
-                "%.1f tokens/s (%.1f tokens per CPU-second)\n",
-                (unsigned long long)E, (unsigned long long)Fe, X, k, (unsigned long long)m, dev.threads(),
-                s.wall * 1e3, s.cpu * 1e3, m / s.wall, m / s.cpu);
+    std::printf(
+        "moe_ffn E=%llu Fe=%llu X=%u k=%u Q4_K/Q5_0, m=%llu, %d threads: %.2f ms wall (%.2f ms CPU), "
+        "%.1f tokens/s (%.1f tokens per CPU-second)\n",
+        (unsigned long long)E, (unsigned long long)Fe, X, k, (unsigned long long)m, dev.threads(),
+        s.wall * 1e3, s.cpu * 1e3, m / s.wall, m / s.cpu);
   }
 }
 

@@ -1,10 +1,11 @@
 // The op table (op_harness.h) run on the host device, plus spec checks and error messages.
+#include "backend/host/host_ops.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cmath>
 
-#include "backend/host/host_ops.h"
 #include "tests/backend/ops/op_harness.h"
 
 namespace mixcl::backend::ops_test {
@@ -16,12 +17,19 @@ class HostTarget final : public OpTarget {
   explicit HostTarget(HostOptions o = {}) : dev_(o) {}
   Device& device() override { return dev_; }
   HostDevice& host() { return dev_; }
-  void get_rows(const WeightView& t, View ids, View out, uint64_t n) override { host_get_rows(dev_, t, ids, out, n); }
-  void rope(View x, View pos, uint64_t nt, uint64_t nh, uint64_t hs, uint64_t off, const RopeParams& p) override {
+  void get_rows(const WeightView& t, View ids, View out, uint64_t n) override {
+    host_get_rows(dev_, t, ids, out, n);
+  }
+  void rope(View x, View pos, uint64_t nt, uint64_t nh, uint64_t hs, uint64_t off,
+            const RopeParams& p) override {
     host_rope(dev_, x, pos, nt, nh, hs, off, p);
   }
-  void softmax(View x, uint64_t rows, uint64_t n, float scale) override { host_softmax(dev_, x, rows, n, scale); }
-  void swiglu(View g, View u, View o, uint64_t n, float clamp) override { host_swiglu(dev_, g, u, o, n, clamp); }
+  void softmax(View x, uint64_t rows, uint64_t n, float scale) override {
+    host_softmax(dev_, x, rows, n, scale);
+  }
+  void swiglu(View g, View u, View o, uint64_t n, float clamp) override {
+    host_swiglu(dev_, g, u, o, n, clamp);
+  }
   void router(View l, View b, View ids, View w, uint64_t m, const RouterParams& p) override {
     host_router(dev_, l, b, ids, w, m, p);
   }
@@ -42,9 +50,9 @@ class HostTarget final : public OpTarget {
 // Each table runs on the default thread count and on the portable (non-AVX2) kernels with one thread.
 class HostOps : public ::testing::TestWithParam<const char*> {
  protected:
-  HostTarget target_{GetParam() == std::string("generic") ? HostOptions{.threads = 1, .budget_bytes = 0,
-                                                                         .isa = "generic"}
-                                                          : HostOptions{}};
+  HostTarget target_{GetParam() == std::string("generic")
+                         ? HostOptions{.threads = 1, .budget_bytes = 0, .isa = "generic"}
+                         : HostOptions{}};
 };
 
 TEST_P(HostOps, GetRows) {
@@ -107,7 +115,7 @@ TEST(HostOpsSpec, RopePairingByHand) {
   Device& d = t.device();
   for (bool neox : {false, true}) {
     std::vector<float> x = {1, 2, 3, 4};  // one head, n_dims 4; pair 0 has inv freq 1
-    std::vector<int32_t> pos = {1};  // pair 0 turns by 1 rad, pair 1 by 10000^(-1/2) = 0.01 rad
+    std::vector<int32_t> pos = {1};       // pair 0 turns by 1 rad, pair 1 by 10000^(-1/2) = 0.01 rad
     RopeParams p{4, neox, 10000.0f, 1.0f, 0, 32.0f, 1.0f};
     auto bx = put(d, x), bp = put(d, pos);
     t.rope(at(bx), at(bp), 1, 1, 4, 0, p);
@@ -178,7 +186,8 @@ TEST(HostOpsSpec, AbsorbedAttentionMatchesNaiveMha) {
       std::vector<double> qp(g.H * g.dr);
       for (uint64_t i = 0; i < qp.size(); ++i) qp[i] = float(q_pe[tok * g.H * g.dr + i]);
       // q_nope enters the naive form exactly; the absorbed query was rounded to f32 once.
-      const auto naive = reference::ref_mla_naive(Kb, Vb, qn, qp, cr, kr, p, g.H, g.Lkv, g.dn, g.dv, g.dr, scale);
+      const auto naive =
+          reference::ref_mla_naive(Kb, Vb, qn, qp, cr, kr, p, g.H, g.Lkv, g.dn, g.dv, g.dr, scale);
       std::vector<float> o(g.H * g.dv);
       for (uint64_t h = 0; h < g.H; ++h)
         for (uint64_t v = 0; v < g.dv; ++v) {
@@ -204,8 +213,8 @@ TEST(HostOpsSpec, ThreadCountDoesNotChangeResults) {
   }
 }
 
-// SwiGLU edge values: NaN propagates (also through the clamp), huge negative gates give -0, huge positive ones
-// pass through, and exp's extremes do not overflow into NaN.
+// SwiGLU edge values: NaN propagates (also through the clamp), huge negative gates give -0, huge positive
+// ones pass through, and exp's extremes do not overflow into NaN.
 TEST(HostOpsSpec, SwigluEdgeValues) {
   HostTarget t;
   Device& d = t.device();
@@ -246,14 +255,20 @@ TEST(HostOpsErrors, MessagesNameTheProblem) {
 
   auto logits = put(d, std::vector<float>(16, 0.0f));
   auto rid = d.allocate(64), rw = d.allocate(64);
-  msg = error_of([&] { t.router(at(logits), {}, at(rid), at(rw), 1, {Gating::kSigmoid, 16, 4, 3, 1, true, 1}); });
+  msg = error_of([&] {
+    t.router(at(logits), {}, at(rid), at(rw), 1, {Gating::kSigmoid, 16, 4, 3, 1, true, 1});
+  });
   EXPECT_NE(msg.find("3 equal groups"), std::string::npos) << msg;
-  msg = error_of([&] { t.router(at(logits), {}, at(rid), at(rw), 1, {Gating::kSigmoid, 16, 9, 4, 2, true, 1}); });
+  msg = error_of([&] {
+    t.router(at(logits), {}, at(rid), at(rw), 1, {Gating::kSigmoid, 16, 9, 4, 2, true, 1});
+  });
   EXPECT_NE(msg.find("hold only 8"), std::string::npos) << msg;
   std::vector<float> nan_logits(16, 0.0f);
   nan_logits[5] = NAN;
   auto bn = put(d, nan_logits);
-  msg = error_of([&] { t.router(at(bn), {}, at(rid), at(rw), 1, {Gating::kSoftmax, 16, 2, 1, 1, false, 1}); });
+  msg = error_of([&] {
+    t.router(at(bn), {}, at(rid), at(rw), 1, {Gating::kSoftmax, 16, 2, 1, 1, false, 1});
+  });
   EXPECT_NE(msg.find("expert 5"), std::string::npos) << msg;
 
   auto q = d.allocate(1024), kv = d.allocate(64), ao = d.allocate(1024);

@@ -31,25 +31,25 @@ class OpTarget {
   virtual void softmax(View x, uint64_t rows, uint64_t n, float scale) = 0;
   virtual void swiglu(View gate, View up, View out, uint64_t n, float clamp) = 0;
   virtual void router(View logits, View bias, View ids, View weights, uint64_t m, const RouterParams& p) = 0;
-  virtual void moe_ffn(const ExpertWeights& w, View x, View ids, View weights, View out, uint64_t m, uint64_t k,
-                       float clamp) = 0;
-  virtual void mla_attention(View q, View kv, DType kv_type, View out, uint64_t m, uint64_t pos0, uint64_t n_head,
-                             uint64_t n_latent, uint64_t n_rope, float scale) = 0;
+  virtual void moe_ffn(const ExpertWeights& w, View x, View ids, View weights, View out, uint64_t m,
+                       uint64_t k, float clamp) = 0;
+  virtual void mla_attention(View q, View kv, DType kv_type, View out, uint64_t m, uint64_t pos0,
+                             uint64_t n_head, uint64_t n_latent, uint64_t n_rope, float scale) = 0;
   virtual void convert(View src, View dst, DType dst_type, uint64_t n) = 0;
 };
 
 // ---- stated error bounds (normalised error: ||got - ref|| / ||ref||, references in f64) ----
-inline constexpr double kRopeBound = 2e-6;      // f32 rotation of f64 cos/sin
+inline constexpr double kRopeBound = 2e-6;  // f32 rotation of f64 cos/sin
 inline constexpr double kSoftmaxBound = 1e-6;
 inline constexpr double kSwigluBound = 1e-6;
 inline constexpr double kRouterWeightBound = 1e-6;  // ids must match exactly
-inline constexpr double kAttnBound = 1e-5;      // f32 dots of 576 values and online softmax
+inline constexpr double kAttnBound = 1e-5;          // f32 dots of 576 values and online softmax
 inline constexpr double kAbsorbedVsNaiveBound = 1e-5;
 inline constexpr double kMoeFloatBound = 2e-6;  // F32 / F16 expert weights (measured <= 6e-7)
 // Quantized weights against a reference that rounds the activations to 8-bit blocks as the integer-dot
 // kernels do. Measured <= 5e-7; the bound leaves room for a rare 8-bit rounding flip of one h value between
-// the f32 and f64 computations (one step of one element is ~3e-3 of the output norm at Fe = 32), while a wrong
-// activation format or a dropped expert gives >= 1e-2.
+// the f32 and f64 computations (one step of one element is ~3e-3 of the output norm at Fe = 32), while a
+// wrong activation format or a dropped expert gives >= 1e-2.
 inline constexpr double kMoeQuantBound = 5e-3;
 
 // ---- device buffers ----
@@ -68,7 +68,9 @@ std::vector<T> get(Device& d, const std::shared_ptr<Buffer>& b, uint64_t n) {
   if (n) d.download(*b, 0, v.data(), n * sizeof(T)).wait();
   return v;
 }
-inline View at(const std::shared_ptr<Buffer>& b) { return {b.get(), 0}; }
+inline View at(const std::shared_ptr<Buffer>& b) {
+  return {b.get(), 0};
+}
 
 inline std::vector<float> normal_floats(uint64_t n, std::mt19937& rng, float sigma = 1.0f) {
   std::normal_distribution<float> dist(0.0f, sigma);
@@ -106,9 +108,9 @@ struct GetRowsCase {
   uint64_t rows, cols, n;
 };
 inline std::vector<DType> get_rows_types() {
-  return {DType::F32,  DType::F16,    DType::BF16,   DType::Q8_0, DType::Q4_0, DType::Q4_1,
-          DType::Q5_0, DType::Q5_1,   DType::MXFP4,  DType::IQ4_NL, DType::IQ4_XS, DType::Q2_K,
-          DType::Q3_K, DType::Q4_K,   DType::Q5_K,   DType::Q6_K};
+  return {DType::F32,  DType::F16,  DType::BF16,  DType::Q8_0,   DType::Q4_0,   DType::Q4_1,
+          DType::Q5_0, DType::Q5_1, DType::MXFP4, DType::IQ4_NL, DType::IQ4_XS, DType::Q2_K,
+          DType::Q3_K, DType::Q4_K, DType::Q5_K,  DType::Q6_K};
 }
 inline std::vector<GetRowsCase> get_rows_cases() {
   std::vector<GetRowsCase> v;
@@ -186,7 +188,8 @@ inline void check_rope(OpTarget& target, const RopeCase& c, uint32_t seed) {
   const auto x = normal_floats(n, rng);
   std::vector<int32_t> pos(c.n_tokens);
   for (uint64_t t = 0; t < c.n_tokens; ++t)
-    pos[t] = c.large_positions ? static_cast<int32_t>(163839 - rng() % 2000 * (t % 2)) : static_cast<int32_t>(rng() % 4096);
+    pos[t] = c.large_positions ? static_cast<int32_t>(163839 - rng() % 2000 * (t % 2))
+                               : static_cast<int32_t>(rng() % 4096);
   pos[0] = c.large_positions ? 163839 : 0;
   auto bx = put(d, x), bp = put(d, pos);
   target.rope(at(bx), at(bp), c.n_tokens, c.n_heads, c.head_stride, c.dim_offset, c.p);
@@ -212,8 +215,8 @@ struct SoftmaxCase {
   bool masked;  // some entries -inf (a causal mask)
 };
 inline std::vector<SoftmaxCase> softmax_cases() {
-  return {{1, 1, 1.0f, false},   {3, 7, 1.0f, false},      {17, 33, 0.1352338f, true},
-          {2, 1000, 30.0f, false}, {5, 129, 1.0f, true},  {64, 4099, 1.0f, false}};
+  return {{1, 1, 1.0f, false},     {3, 7, 1.0f, false},  {17, 33, 0.1352338f, true},
+          {2, 1000, 30.0f, false}, {5, 129, 1.0f, true}, {64, 4099, 1.0f, false}};
 }
 inline void check_softmax(OpTarget& target, const SoftmaxCase& c, uint32_t seed) {
   SCOPED_TRACE(fmt::format("softmax rows={} n={} scale={} masked={}", c.rows, c.n, c.scale, c.masked));
@@ -300,7 +303,8 @@ inline void check_convert(OpTarget& target, const ConvertCase& c, uint32_t seed)
       if (!std::isfinite(alt) || ((nb ^ got[i]) & 0x8000)) continue;  // wrapped into another sign / inf
       const double alt_err = std::abs(alt - xi);
       ASSERT_TRUE(err < alt_err || (err == alt_err && (got[i] & 1) == 0))
-          << "element " << i << ": x=" << xi << " got " << gi << " but " << alt << " is nearer (or the even tie)";
+          << "element " << i << ": x=" << xi << " got " << gi << " but " << alt
+          << " is nearer (or the even tie)";
     }
   }
 }
@@ -317,13 +321,13 @@ struct RouterCase {
 };
 inline std::vector<RouterCase> router_cases() {
   std::vector<RouterCase> v = {
-      {7, 256, 8, Gating::kSigmoid, 8, 4, true, true, 2.5f, false},        // V3 / R1
-      {7, 160, 6, Gating::kSoftmax, 8, 3, false, false, 16.0f, false},     // V2 (236B)
-      {33, 64, 6, Gating::kSoftmax, 1, 1, false, false, 1.0f, false},      // V2-Lite
-      {2, 384, 8, Gating::kSigmoid, 1, 1, true, true, 2.827f, false},      // Kimi-K2
-      {7, 256, 6, Gating::kSqrtSoftplus, 1, 1, true, true, 1.5f, false},   // deepseek4
+      {7, 256, 8, Gating::kSigmoid, 8, 4, true, true, 2.5f, false},       // V3 / R1
+      {7, 160, 6, Gating::kSoftmax, 8, 3, false, false, 16.0f, false},    // V2 (236B)
+      {33, 64, 6, Gating::kSoftmax, 1, 1, false, false, 1.0f, false},     // V2-Lite
+      {2, 384, 8, Gating::kSigmoid, 1, 1, true, true, 2.827f, false},     // Kimi-K2
+      {7, 256, 6, Gating::kSqrtSoftplus, 1, 1, true, true, 1.5f, false},  // deepseek4
       {1, 8, 1, Gating::kSoftmax, 1, 1, false, true, 1.0f, false},
-      {1, 8, 8, Gating::kSigmoid, 2, 2, true, true, 0.0f, false},          // every expert
+      {1, 8, 8, Gating::kSigmoid, 2, 2, true, true, 0.0f, false},  // every expert
   };
   for (Gating g : {Gating::kSoftmax, Gating::kSigmoid, Gating::kSqrtSoftplus})
     for (bool groups : {false, true})
@@ -337,8 +341,8 @@ inline std::vector<RouterCase> router_cases() {
   return v;
 }
 inline void check_router(OpTarget& target, const RouterCase& c, uint32_t seed) {
-  SCOPED_TRACE(fmt::format("router m={} X={} k={} gating={} G={}/{} bias={} norm={} scale={} ties={}", c.m, c.X,
-                           c.k, static_cast<int>(c.gating), c.G, c.Gk, c.bias, c.norm, c.scale, c.ties));
+  SCOPED_TRACE(fmt::format("router m={} X={} k={} gating={} G={}/{} bias={} norm={} scale={} ties={}", c.m,
+                           c.X, c.k, static_cast<int>(c.gating), c.G, c.Gk, c.bias, c.norm, c.scale, c.ties));
   std::mt19937 rng(seed);
   Device& d = target.device();
   auto logits = normal_floats(c.m * c.X, rng, 1.5f);
@@ -347,7 +351,8 @@ inline void check_router(OpTarget& target, const RouterCase& c, uint32_t seed) {
   if (c.ties) {
     const uint32_t gs = c.X / c.G;
     for (uint64_t t = 0; t < c.m; ++t)
-      for (uint32_t e = 0; e < c.X; ++e)  // every group a copy of the first on a grid of 0.5: tied groups and experts
+      for (uint32_t e = 0; e < c.X;
+           ++e)  // every group a copy of the first on a grid of 0.5: tied groups and experts
         logits[t * c.X + e] = std::round(logits[t * c.X + e % gs] * 2.0f) / 2.0f;
     for (uint32_t e = 0; e < bias.size(); ++e) bias[e] = 0.125f * static_cast<float>(e % 2);
   }
@@ -385,8 +390,8 @@ inline std::vector<AttnCase> attn_cases() {
   return v;
 }
 inline void check_attention(OpTarget& target, const AttnCase& c, uint32_t seed) {
-  SCOPED_TRACE(fmt::format("mla_attention m={} pos0={} H={} Lkv={} dr={} {} scale={}", c.m, c.pos0, c.H, c.Lkv,
-                           c.dr, dtype_name(c.kv_type), c.scale));
+  SCOPED_TRACE(fmt::format("mla_attention m={} pos0={} H={} Lkv={} dr={} {} scale={}", c.m, c.pos0, c.H,
+                           c.Lkv, c.dr, dtype_name(c.kv_type), c.scale));
   std::mt19937 rng(seed);
   Device& d = target.device();
   const uint64_t D = c.Lkv + c.dr, T = c.pos0 + c.m;
@@ -407,8 +412,8 @@ inline void check_attention(OpTarget& target, const AttnCase& c, uint32_t seed) 
   target.mla_attention(at(bq), at(bkv), c.kv_type, at(bo), c.m, c.pos0, c.H, c.Lkv, c.dr, c.scale);
   const auto got = get<float>(d, bo, c.m * c.H * c.Lkv);
   const auto ref = reference::ref_mla_absorbed(std::vector<double>(q.begin(), q.end()),
-                                               std::vector<double>(kv.begin(), kv.end()), c.m, c.pos0, c.H, c.Lkv,
-                                               c.dr, c.scale);
+                                               std::vector<double>(kv.begin(), kv.end()), c.m, c.pos0, c.H,
+                                               c.Lkv, c.dr, c.scale);
   EXPECT_LE(reference::normalized_error(got.data(), ref.data(), got.size()), kAttnBound);
 }
 
@@ -435,15 +440,16 @@ inline std::vector<MoeCase> moe_cases() {
     v.push_back({DType::F16, DType::F16, 64, 96, 64, 8, m, 0.0f});
     v.push_back({DType::Q8_0, DType::Q8_0, 64, 96, 32, 6, m, 0.0f});
     v.push_back({DType::Q4_K, DType::Q5_0, 256, 96, 24, 6, m, 0.0f});
-    v.push_back({DType::MXFP4, DType::MXFP4, 64, 32, 16, 4, m, 1.0f});  // deepseek4-style clamp, reached often
+    v.push_back(
+        {DType::MXFP4, DType::MXFP4, 64, 32, 16, 4, m, 1.0f});  // deepseek4-style clamp, reached often
   }
   v.push_back({DType::F32, DType::F32, 40, 24, 8, 8, 33, 0.5f});  // every expert, clamp active
   v.push_back({DType::Q6_K, DType::Q6_K, 256, 256, 4, 2, 7, 0.0f});
   return v;
 }
 /// int8_activations: the target's quantized products round activations to 8-bit blocks as the host kernels do
-/// (gguf.md §5.1), so the reference does too; false (e.g. kernels that multiply dequantized weights by the f32
-/// activations) holds every format to the float bound against exact activations.
+/// (gguf.md §5.1), so the reference does too; false (e.g. kernels that multiply dequantized weights by the
+/// f32 activations) holds every format to the float bound against exact activations.
 inline void check_moe(OpTarget& target, const MoeCase& c, uint32_t seed, bool int8_activations = true) {
   SCOPED_TRACE(fmt::format("moe_ffn {}/{} E={} Fe={} X={} k={} m={} clamp={}", dtype_name(c.type),
                            dtype_name(c.down_type), c.E, c.Fe, c.X, c.k, c.m, c.clamp));
@@ -452,7 +458,8 @@ inline void check_moe(OpTarget& target, const MoeCase& c, uint32_t seed, bool in
   const float ws = 1.0f / std::sqrt(static_cast<float>(c.E));
   const auto gate = random_weights(c.type, c.X * c.Fe, c.E, rng, ws);
   const auto up = random_weights(c.type, c.X * c.Fe, c.E, rng, ws);
-  const auto down = random_weights(c.down_type, c.X * c.E, c.Fe, rng, 1.0f / std::sqrt(static_cast<float>(c.Fe)));
+  const auto down =
+      random_weights(c.down_type, c.X * c.E, c.Fe, rng, 1.0f / std::sqrt(static_cast<float>(c.Fe)));
   const auto x = normal_floats(c.m * c.E, rng);
   std::vector<int32_t> ids(c.m * c.k);
   std::vector<float> w(c.m * c.k);
@@ -467,16 +474,18 @@ inline void check_moe(OpTarget& target, const MoeCase& c, uint32_t seed, bool in
     }
   }
   const auto out0 = normal_floats(c.m * c.E, rng);  // out is accumulated into
-  auto bg = put(d, gate), bu = put(d, up), bd = put(d, down), bx = put(d, x), bi = put(d, ids), bw = put(d, w);
+  auto bg = put(d, gate), bu = put(d, up), bd = put(d, down), bx = put(d, x), bi = put(d, ids),
+       bw = put(d, w);
   auto bo = put(d, out0);
-  ExpertWeights ew{{at(bg), c.type, c.E, c.Fe}, {at(bu), c.type, c.E, c.Fe}, {at(bd), c.down_type, c.Fe, c.E}, c.X};
+  ExpertWeights ew{
+      {at(bg), c.type, c.E, c.Fe}, {at(bu), c.type, c.E, c.Fe}, {at(bd), c.down_type, c.Fe, c.E}, c.X};
   target.moe_ffn(ew, at(bx), at(bi), at(bw), at(bo), c.m, c.k, c.clamp);
   const auto got = get<float>(d, bo, c.m * c.E);
   std::vector<double> ref(c.m * c.E, 0.0);
   reference::ref_moe_ffn(reference::ref_dequantize(c.type, gate.data(), c.X * c.Fe, c.E),
                          reference::ref_dequantize(c.type, up.data(), c.X * c.Fe, c.E),
-                         reference::ref_dequantize(c.down_type, down.data(), c.X * c.E, c.Fe), c.E, c.Fe, x, ids, w,
-                         c.m, c.k, c.clamp, ref, int8_activations ? act_block(c.type) : 0,
+                         reference::ref_dequantize(c.down_type, down.data(), c.X * c.E, c.Fe), c.E, c.Fe, x,
+                         ids, w, c.m, c.k, c.clamp, ref, int8_activations ? act_block(c.type) : 0,
                          int8_activations ? act_block(c.down_type) : 0);
   std::vector<float> delta(got.size());
   for (uint64_t i = 0; i < got.size(); ++i) delta[i] = got[i] - out0[i];
