@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# README command 1: installs everything, builds mixcl and runs its main job on this machine.
+# README command 1: installs everything, builds mixcl and runs what it can do today on this machine:
+# list and measure every device, then write a tiny synthetic DeepSeek-V3-shaped model and inspect it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh release
 ./build/cli/mixcl devices --probe
+demo_dir=${MIXCL_DEMO_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mixcl/demo}
+mkdir -p "$demo_dir"
+./build/cli/mixcl synth --geometry tiny-v3 -o "$demo_dir/tiny-v3.gguf"
+./build/cli/mixcl inspect "$demo_dir/tiny-v3.gguf"
