@@ -112,13 +112,17 @@ inline uint group_argmax(float val, uint idx, local float* sv, local uint* si) {
   return r;
 }
 
-// Local memory: s[X], sel[X], red_v[local], red_i[local], gscore[G] (host sizes the arguments).
+// Local memory `lmem`: s[X], sel[X], red_v[local], red_i[local], gscore[G] floats, one argument.
 kernel void router_wg(global const float* logits, ulong l_off, global const float* bias, ulong b_off, int has_bias,
                       global int* ids, ulong i_off, global float* weights, ulong w_off, ulong m, uint X, uint k,
-                      int gating, uint G, uint Gk, int norm, float scale, local float* s, local float* sel,
-                      local float* red_v, local uint* red_i, local float* gscore) {
+                      int gating, uint G, uint Gk, int norm, float scale, local float* lmem) {
   const ulong t = get_group_id(0);
   const uint lid = get_local_id(0), size = get_local_size(0);
+  local float* s = lmem;
+  local float* sel = s + X;
+  local float* red_v = sel + X;
+  local uint* red_i = (local uint*)(red_v + size);
+  local float* gscore = red_v + 2 * size;
   global const float* z = logits + l_off + t * X;
   float mx = -INFINITY;
   for (uint e = lid; e < X; e += size) {
@@ -165,10 +169,6 @@ kernel void router_wg(global const float* logits, ulong l_off, global const floa
       gscore[g] = gs >= 2 ? t1 + t2 : t1;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    if (lid == 0 && t == 0 && X == 160) {
-      for (uint g = 0; g < G; ++g) printf("g%u %g  ", g, gscore[g]);
-      printf("\n mx? s0 %g sel0 %g size %u\n", s[0], sel[0], size);
-    }
     if (lid == 0) {
       uint kept = 0;
       for (uint j = 0; j < Gk; ++j) {

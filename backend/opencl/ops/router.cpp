@@ -56,13 +56,14 @@ void opencl_router(OpenCLDevice& dev, View logits, View bias, View ids, View wei
     return;  // the scratch buffer's cl_mem lives until the kernel has finished
   }
   cl::Kernel kern = dev.kernel("router.cl", "router_wg");
-  const size_t local = local_size(dev, kern, std::min<uint64_t>(256, std::bit_ceil(uint64_t{X})));
+  // At most X lanes: every lane owns an expert (PoCL mis-ran the softmax gating with idle lanes, local > X).
+  const size_t local = local_size(dev, kern, std::min<uint64_t>(256, std::bit_floor(uint64_t{X})));
   if ((uint64_t{X} * 2 + G) * 4 + local * 8 > dev.caps().local_mem_bytes)
     fail("device {}: router: {} experts need more local memory than the device's {} bytes", dev.name(), X,
          dev.caps().local_mem_bytes);
   set_args(kern, vl.buffer, vl.offset, vb.buffer, vb.offset, cl_int{has_bias}, vi.buffer, vi.offset, vw.buffer,
-           vw.offset, cl_ulong{m}, cl_uint{X}, cl_uint{k}, gating, G, Gk, norm, p.scale, cl::Local(X * 4),
-           cl::Local(X * 4), cl::Local(local * 4), cl::Local(local * 4), cl::Local(G * 4));
+           vw.offset, cl_ulong{m}, cl_uint{X}, cl_uint{k}, gating, G, Gk, norm, p.scale,
+           cl::Local((uint64_t{X} * 2 + local * 2 + G) * 4));
   launch(dev, kern, m * local, local, "router");
 }
 

@@ -196,6 +196,65 @@ TEST_P(OpenCLOps, MoeFfn) {
   });
 }
 
+// Each kernel file builds with its default macros alone (the tunables all have defaults).
+TEST_P(OpenCLOps, KernelFilesCompileAlone) {
+  each_device([](OpTarget&, OpenCLDevice& d) {
+    for (const char* f : {"rope.cl", "softmax.cl", "swiglu.cl", "convert.cl", "get_rows.cl", "router.cl",
+                          "mla_attention.cl", "moe.cl"})
+      EXPECT_NO_THROW(d.program(f)) << f;
+  });
+}
+
+// Bad ids are clear errors naming the id and the limit, not out-of-bounds reads.
+TEST_P(OpenCLOps, BadIdsAreErrors) {
+  each_device([](OpTarget& t, OpenCLDevice& d) {
+    std::mt19937 rng(9);
+    const auto table = random_weights(DType::Q8_0, 4, 32, rng);
+    auto bt = put(d, table), bi = put(d, std::vector<int32_t>{1, 4}), bo = d.allocate(2 * 32 * 4);
+    try {
+      t.get_rows({at(bt), DType::Q8_0, 32, 4}, at(bi), at(bo), 2);
+      ADD_FAILURE() << "get_rows accepted id 4 of a 4-row table";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("id 4 (entry 1) is outside the table's 4 rows"), std::string::npos)
+          << e.what();
+    }
+    const auto w = random_weights(DType::F32, 2 * 8, 8, rng);
+    auto bw = put(d, w), bx = put(d, normal_floats(8, rng)), bid = put(d, std::vector<int32_t>{0, 7});
+    auto bwt = put(d, std::vector<float>{0.5f, 0.5f}), bout = put(d, std::vector<float>(8, 0.0f));
+    ExpertWeights ew{{at(bw), DType::F32, 8, 8}, {at(bw), DType::F32, 8, 8}, {at(bw), DType::F32, 8, 8}, 2};
+    try {
+      t.moe_ffn(ew, at(bx), at(bid), at(bwt), at(bout), 1, 2, 0.0f);
+      ADD_FAILURE() << "moe_ffn accepted expert id 7 of 2";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("1 of the 2 expert ids are outside [0, 2)"), std::string::npos) << e.what();
+    }
+  });
+}
+
+// Same inputs, same bits: the expert sort and the slot reduce have a fixed order (no atomics).
+TEST_P(OpenCLOps, MoeFfnIsDeterministic) {
+  each_device([](OpTarget& t, OpenCLDevice& d) {
+    const uint64_t E = 64, Fe = 32, m = 33, k = 4;
+    const uint32_t X = 8;
+    std::mt19937 rng(11);
+    const auto gu = random_weights(DType::Q4_0, X * Fe, E, rng, 0.1f);
+    const auto dn = random_weights(DType::Q8_0, X * E, Fe, rng, 0.1f);
+    std::vector<int32_t> ids(m * k);
+    for (uint64_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>((i * 5 + i / k) % X);
+    auto bg = put(d, gu), bd = put(d, dn), bx = put(d, normal_floats(m * E, rng)), bi = put(d, ids);
+    auto bw = put(d, normal_floats(m * k, rng));
+    ExpertWeights ew{{at(bg), DType::Q4_0, E, Fe}, {at(bg), DType::Q4_0, E, Fe}, {at(bd), DType::Q8_0, Fe, E}, X};
+    std::vector<std::vector<float>> runs;
+    for (int r = 0; r < 3; ++r) {
+      auto bo = put(d, std::vector<float>(m * E, 0.0f));
+      t.moe_ffn(ew, at(bx), at(bi), at(bw), at(bo), m, k, 0.0f);
+      runs.push_back(get<float>(d, bo, m * E));
+    }
+    EXPECT_EQ(runs[0], runs[1]);
+    EXPECT_EQ(runs[0], runs[2]);
+  });
+}
+
 INSTANTIATE_TEST_SUITE_P(Shape, OpenCLOps, ::testing::Values("", "workgroup"),
                          [](const auto& info) { return std::string(info.param).empty() ? "native" : "workgroup"; });
 
