@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "backend/memory_budget.h"
+#include "backend/op_params.h"
+#include "backend/view.h"
 #include "common/dtype.h"
 
 namespace mixcl::backend {
@@ -31,8 +33,8 @@ struct Capabilities {
     uint32_t char_w = 0, short_w = 0, int_w = 0, long_w = 0, float_w = 0, double_w = 0, half_w = 0;
   } preferred_vector_width;
   bool fp16 = false, fp64 = false;
-  bool subgroups = false;             // cl_khr_subgroups or cl_intel_subgroups
-  std::vector<size_t> subgroup_sizes;  // sizes the device may use (Intel reports a list)
+  bool subgroups = false;                       // cl_khr_subgroups or cl_intel_subgroups
+  std::vector<size_t> subgroup_sizes;           // sizes the device may use (Intel reports a list)
   std::vector<std::string> int_dot_extensions;  // cl_khr_integer_dot_product, cl_arm_integer_dot_product_*
   bool images = false;
   std::vector<std::string> extensions;
@@ -50,21 +52,6 @@ class Buffer {
   virtual size_t chunk_count() const = 0;
   /// Byte range [begin, end) of the logical buffer held by chunk i.
   virtual std::pair<uint64_t, uint64_t> chunk_range(size_t i) const = 0;
-};
-
-/// A byte offset into a buffer; ops read or write from there.
-struct View {
-  Buffer* buffer = nullptr;
-  uint64_t offset = 0;
-};
-
-/// A weight matrix in device memory: `rows` rows of `cols` elements in `type`, each row contiguous
-/// (GGUF ne0 = cols is the contracted dimension, ne1 = rows the output dimension).
-struct WeightView {
-  View data;
-  DType type = DType::F32;
-  uint64_t cols = 0;
-  uint64_t rows = 0;
 };
 
 /// Completion of an asynchronous operation. A default-constructed event is already complete.
@@ -123,6 +110,28 @@ class Device {
   virtual void rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, float eps) = 0;
   /// y[i] = W x[i] for i < m (x: [m][w.cols], y: [m][w.rows]); every weight format of the device's kernels.
   virtual void matmul(const WeightView& w, View x, View y, uint64_t m) = 0;
+  /// out[i] = row ids[i] (int32 [n]) of `table`, dequantized to f32.
+  virtual void get_rows(const WeightView& table, View ids, View out, uint64_t n) = 0;
+  /// In place on x [n_tokens][n_heads][head_stride]: rotates dims [dim_offset, dim_offset + p.n_dims) of each
+  /// head at positions[t] (int32 [n_tokens]).
+  virtual void rope(View x, View positions, uint64_t n_tokens, uint64_t n_heads, uint64_t head_stride,
+                    uint64_t dim_offset, const RopeParams& p) = 0;
+  /// In place row-wise softmax of x [rows][n] after multiplying by `scale`.
+  virtual void softmax(View x, uint64_t rows, uint64_t n, float scale) = 0;
+  /// out[i] = silu(gate[i]) * up[i]; with clamp > 0, gate is clamped to <= clamp and up to [-clamp, clamp].
+  virtual void swiglu(View gate, View up, View out, uint64_t n, float clamp = 0.0f) = 0;
+  /// Top-k routing of logits [m][n_expert] (+ selection bias [n_expert], null buffer when absent) into
+  /// ids int32 [m][n_used] and weights f32 [m][n_used]; ties go to the lower expert id.
+  virtual void router(View logits, View bias, View ids, View weights, uint64_t m, const RouterParams& p) = 0;
+  /// out[i] += sum_j weights[i][j] * FFN_{ids[i][j]}(x[i]), tokens grouped per expert on the device.
+  virtual void moe_ffn(const ExpertWeights& w, View x, View ids, View weights, View out, uint64_t m,
+                       uint64_t k, float clamp = 0.0f) = 0;
+  /// Absorbed, causal MLA attention of m tokens at pos0.. over the latent cache kv (F32 or F16 rows of
+  /// n_latent + n_rope): q [m][n_head][n_latent + n_rope] -> out [m][n_head][n_latent].
+  virtual void mla_attention(View q, View kv, DType kv_type, View out, uint64_t m, uint64_t pos0,
+                             uint64_t n_head, uint64_t n_latent, uint64_t n_rope, float scale) = 0;
+  /// Converts n f32 values of src into dst as F32, F16 or BF16 (e.g. writing the KV cache).
+  virtual void convert(View src, View dst, DType dst_type, uint64_t n) = 0;
 
  protected:
   /// Lets an implementation adjust what it reports after construction (e.g. a forced ISA).

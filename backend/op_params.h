@@ -2,7 +2,7 @@
 // Parameter structs of the forward-pass ops, shared by the host and OpenCL implementations.
 #include <cstdint>
 
-#include "backend/device.h"
+#include "backend/view.h"
 
 namespace mixcl::backend {
 

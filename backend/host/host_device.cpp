@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "backend/host/host_buffer.h"
+#include "backend/host/host_ops.h"
 #include "backend/host/kernels/matmul.h"
 
 namespace mixcl::backend {
@@ -129,6 +130,35 @@ void HostDevice::rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, fl
 
 void HostDevice::matmul(const WeightView& w, View x, View y, uint64_t m) {
   backend::matmul(w, x, y, m, kernel_isa_for(caps().isa), threads_);
+}
+
+// The forward-pass ops live as free functions (host_<op>); the device forwards to them.
+void HostDevice::get_rows(const WeightView& table, View ids, View out, uint64_t n) {
+  host_get_rows(*this, table, ids, out, n);
+}
+void HostDevice::rope(View x, View positions, uint64_t n_tokens, uint64_t n_heads, uint64_t head_stride,
+                      uint64_t dim_offset, const RopeParams& p) {
+  host_rope(*this, x, positions, n_tokens, n_heads, head_stride, dim_offset, p);
+}
+void HostDevice::softmax(View x, uint64_t rows, uint64_t n, float scale) {
+  host_softmax(*this, x, rows, n, scale);
+}
+void HostDevice::swiglu(View gate, View up, View out, uint64_t n, float clamp) {
+  host_swiglu(*this, gate, up, out, n, clamp);
+}
+void HostDevice::router(View logits, View bias, View ids, View weights, uint64_t m, const RouterParams& p) {
+  host_router(*this, logits, bias, ids, weights, m, p);
+}
+void HostDevice::moe_ffn(const ExpertWeights& w, View x, View ids, View weights, View out, uint64_t m,
+                         uint64_t k, float clamp) {
+  host_moe_ffn(*this, w, x, ids, weights, out, m, k, clamp);
+}
+void HostDevice::mla_attention(View q, View kv, DType kv_type, View out, uint64_t m, uint64_t pos0,
+                               uint64_t n_head, uint64_t n_latent, uint64_t n_rope, float scale) {
+  host_mla_attention(*this, q, kv, kv_type, out, m, pos0, n_head, n_latent, n_rope, scale);
+}
+void HostDevice::convert(View src, View dst, DType dst_type, uint64_t n) {
+  host_convert(*this, src, dst, dst_type, n);
 }
 
 }  // namespace mixcl::backend

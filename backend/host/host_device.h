@@ -6,9 +6,9 @@ namespace mixcl::backend {
 
 /// Options for the host device.
 struct HostOptions {
-  int threads = 0;           // 0: all hardware threads
+  int threads = 0;            // 0: all hardware threads
   uint64_t budget_bytes = 0;  // 0: physical memory
-  std::string isa;           // "": detect; else force "avx512", "avx2" or "generic"
+  std::string isa;            // "": detect; else force "avx512", "avx2" or "generic"
 };
 
 /// The native host device. Copies are plain memcpy; ops run synchronously on the calling thread's team.
@@ -28,6 +28,17 @@ class HostDevice final : public Device {
   /// y[i][n] = Σ_k W[n][k] x[i][k] for i < m (x: [m][cols] f32, y: [m][rows] f32), on the SIMD level of
   /// caps().isa (backend/host/kernels/matmul.h).
   void matmul(const WeightView& w, View x, View y, uint64_t m) override;
+  void get_rows(const WeightView& table, View ids, View out, uint64_t n) override;
+  void rope(View x, View positions, uint64_t n_tokens, uint64_t n_heads, uint64_t head_stride,
+            uint64_t dim_offset, const RopeParams& p) override;
+  void softmax(View x, uint64_t rows, uint64_t n, float scale) override;
+  void swiglu(View gate, View up, View out, uint64_t n, float clamp = 0.0f) override;
+  void router(View logits, View bias, View ids, View weights, uint64_t m, const RouterParams& p) override;
+  void moe_ffn(const ExpertWeights& w, View x, View ids, View weights, View out, uint64_t m, uint64_t k,
+               float clamp = 0.0f) override;
+  void mla_attention(View q, View kv, DType kv_type, View out, uint64_t m, uint64_t pos0, uint64_t n_head,
+                     uint64_t n_latent, uint64_t n_rope, float scale) override;
+  void convert(View src, View dst, DType dst_type, uint64_t n) override;
 
   /// Threads used by ops.
   int threads() const { return threads_; }

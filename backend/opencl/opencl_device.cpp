@@ -42,13 +42,13 @@ std::string pick_std_option(const Capabilities& caps) {
 // in front of shared kernel bodies, as the matmul kernels are built).
 std::string program_source(std::string_view file) {
   std::string source;
-  for (size_t begin = 0; begin <= file.size();) {
+  for (size_t begin = 0;;) {
     const size_t end = std::min(file.find('+', begin), file.size());
-    if (begin > 0) source += '\n';
-    source += embedded_kernel_source(file.substr(begin, end - begin));
+    source.append(embedded_kernel_source(file.substr(begin, end - begin)));
+    if (end == file.size()) return source;
+    source.push_back('\n');
     begin = end + 1;
   }
-  return source;
 }
 
 }  // namespace

@@ -20,8 +20,9 @@ namespace mixcl::backend {
 struct OpenCLOptions {
   uint64_t budget_bytes = 0;        // 0: 90% of global memory
   uint64_t max_alloc_override = 0;  // tests: force a smaller max allocation (one cl_mem)
-  std::string cache_dir;  // "": $MIXCL_CACHE_DIR, else $XDG_CACHE_HOME/mixcl/kernels, else ~/.cache/mixcl/kernels
-  std::string variant;    // "": by capability; "vector" (CPU-like) or "workgroup" (GPU-like) forces a shape
+  std::string
+      cache_dir;  // "": $MIXCL_CACHE_DIR, else $XDG_CACHE_HOME/mixcl/kernels, else ~/.cache/mixcl/kernels
+  std::string variant;  // "": by capability; "vector" (CPU-like) or "workgroup" (GPU-like) forces a shape
 };
 
 /// Kernel shape an op family is built in (see docs/backend.md).
@@ -48,7 +49,8 @@ class OpenCLDevice final : public Device {
   /// Kernel `kernel_name` from cl_kernels/<file> built with `build_options` (-D macros); programs are
   /// compiled once per (file, options) per process and cached on disk. Each call returns a new cl::Kernel,
   /// so callers may set its arguments without racing other users.
-  cl::Kernel kernel(std::string_view file, std::string_view kernel_name, const std::string& build_options = "");
+  cl::Kernel kernel(std::string_view file, std::string_view kernel_name,
+                    const std::string& build_options = "");
   /// The program built from `file` (an embedded cl_kernels file name) with `build_options`.
   cl::Program program(std::string_view file, const std::string& build_options = "");
 
@@ -65,6 +67,17 @@ class OpenCLDevice final : public Device {
   void rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, float eps) override;
   /// Runs opencl_matmul (backend/opencl/matmul.h) with the device's default tuning.
   void matmul(const WeightView& w, View x, View y, uint64_t m) override;
+  void get_rows(const WeightView& table, View ids, View out, uint64_t n) override;
+  void rope(View x, View positions, uint64_t n_tokens, uint64_t n_heads, uint64_t head_stride,
+            uint64_t dim_offset, const RopeParams& p) override;
+  void softmax(View x, uint64_t rows, uint64_t n, float scale) override;
+  void swiglu(View gate, View up, View out, uint64_t n, float clamp = 0.0f) override;
+  void router(View logits, View bias, View ids, View weights, uint64_t m, const RouterParams& p) override;
+  void moe_ffn(const ExpertWeights& w, View x, View ids, View weights, View out, uint64_t m, uint64_t k,
+               float clamp = 0.0f) override;
+  void mla_attention(View q, View kv, DType kv_type, View out, uint64_t m, uint64_t pos0, uint64_t n_head,
+                     uint64_t n_latent, uint64_t n_rope, float scale) override;
+  void convert(View src, View dst, DType dst_type, uint64_t n) override;
 
  private:
   // An op's kernel from the table, built on first use; call with ops_mutex_ held.

@@ -4,9 +4,10 @@
 #include <bit>
 
 #include "backend/opencl/cl_error.h"
-#include "backend/opencl/opencl_buffer.h"
 #include "backend/opencl/matmul.h"
+#include "backend/opencl/opencl_buffer.h"
 #include "backend/opencl/opencl_device.h"
+#include "backend/opencl/ops.h"
 
 namespace mixcl::backend {
 namespace {
@@ -17,21 +18,24 @@ struct ClView {
   cl_ulong offset = 0;  // in floats from the chunk's start
 };
 
-ClView resolve(const OpenCLDevice& device, View v, uint64_t bytes, std::string_view op, std::string_view arg) {
+ClView resolve(const OpenCLDevice& device, View v, uint64_t bytes, std::string_view op,
+               std::string_view arg) {
   const auto* b = dynamic_cast<const OpenCLBuffer*>(v.buffer);
   if (!b) fail("device {}: {}: argument '{}' is not a buffer of an OpenCL device", device.name(), op, arg);
   if (&b->owner() != &device)
     fail("device {}: {}: argument '{}' lives on device {}; copy it here first", device.name(), op, arg,
          b->owner().name());
   if (v.offset % sizeof(float) != 0)
-    fail("device {}: {}: argument '{}' starts at byte {}, which is not a multiple of 4 (f32)", device.name(), op, arg,
-         v.offset);
+    fail("device {}: {}: argument '{}' starts at byte {}, which is not a multiple of 4 (f32)", device.name(),
+         op, arg, v.offset);
   const size_t chunk = b->chunk_of(v.offset, bytes, fmt::format("{} argument '{}'", op, arg));
   return {b->chunk(chunk), (v.offset - b->chunk_range(chunk).first) / sizeof(float)};
 }
 
 // Largest power of two <= v (v >= 1).
-size_t floor_pow2(size_t v) { return v == 0 ? 1 : std::bit_floor(v); }
+size_t floor_pow2(size_t v) {
+  return v == 0 ? 1 : std::bit_floor(v);
+}
 
 // Float vector width for the vector shape: the device's preference, kept within 4..16.
 int vector_width(const Capabilities& caps) {
@@ -88,7 +92,8 @@ void OpenCLDevice::scale(View x, float s, View out, uint64_t n) {
 }
 
 void OpenCLDevice::rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, float eps) {
-  const ClView vx = resolve(*this, x, rows * n * 4, "rmsnorm", "x"), vw = resolve(*this, w, n * 4, "rmsnorm", "w"),
+  const ClView vx = resolve(*this, x, rows * n * 4, "rmsnorm", "x"),
+               vw = resolve(*this, w, n * 4, "rmsnorm", "w"),
                vo = resolve(*this, out, rows * n * 4, "rmsnorm", "out");
   if (rows == 0 || n == 0) return;
   std::lock_guard lock(ops_mutex_);
@@ -119,6 +124,37 @@ void OpenCLDevice::rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, 
   }
 }
 
-void OpenCLDevice::matmul(const WeightView& w, View x, View y, uint64_t m) { opencl_matmul(*this, w, x, y, m); }
+void OpenCLDevice::matmul(const WeightView& w, View x, View y, uint64_t m) {
+  opencl_matmul(*this, w, x, y, m);
+}
+
+// The forward-pass ops live as free functions (opencl_<op>); the device forwards to them.
+void OpenCLDevice::get_rows(const WeightView& table, View ids, View out, uint64_t n) {
+  opencl_get_rows(*this, table, ids, out, n);
+}
+void OpenCLDevice::rope(View x, View positions, uint64_t n_tokens, uint64_t n_heads, uint64_t head_stride,
+                        uint64_t dim_offset, const RopeParams& p) {
+  opencl_rope(*this, x, positions, n_tokens, n_heads, head_stride, dim_offset, p);
+}
+void OpenCLDevice::softmax(View x, uint64_t rows, uint64_t n, float scale) {
+  opencl_softmax(*this, x, rows, n, scale);
+}
+void OpenCLDevice::swiglu(View gate, View up, View out, uint64_t n, float clamp) {
+  opencl_swiglu(*this, gate, up, out, n, clamp);
+}
+void OpenCLDevice::router(View logits, View bias, View ids, View weights, uint64_t m, const RouterParams& p) {
+  opencl_router(*this, logits, bias, ids, weights, m, p);
+}
+void OpenCLDevice::moe_ffn(const ExpertWeights& w, View x, View ids, View weights, View out, uint64_t m,
+                           uint64_t k, float clamp) {
+  opencl_moe_ffn(*this, w, x, ids, weights, out, m, k, clamp);
+}
+void OpenCLDevice::mla_attention(View q, View kv, DType kv_type, View out, uint64_t m, uint64_t pos0,
+                                 uint64_t n_head, uint64_t n_latent, uint64_t n_rope, float scale) {
+  opencl_mla_attention(*this, q, kv, kv_type, out, m, pos0, n_head, n_latent, n_rope, scale);
+}
+void OpenCLDevice::convert(View src, View dst, DType dst_type, uint64_t n) {
+  opencl_convert(*this, src, dst, dst_type, n);
+}
 
 }  // namespace mixcl::backend
