@@ -9,6 +9,7 @@
 #include "model/synth/deepseek2_keys.h"
 #include "model/synth/synth_tensors.h"
 #include "model/synth/synth_tokenizer.h"
+#include "model/tokenizer/gguf_tokenizer.h"
 
 namespace mixcl::synth {
 namespace {
@@ -96,7 +97,7 @@ SynthResult write_synth_model(const std::filesystem::path& path, const SynthOpti
   writer.set("general.synth.seed", GgufValue::u64(options.seed));
   writer.set("general.quantization_version", GgufValue::u32(2));
   if (auto ft = file_type_for(options.types.routed_experts)) writer.set("general.file_type", GgufValue::u32(*ft));
-  set_tokenizer_keys(writer, tok);
+  for (auto& [key, value] : tokenizer::tokenizer_gguf_kvs(tok)) writer.set(key, std::move(value));
 
   const uint64_t seed = options.seed;
   const std::atomic<bool>* cancel = options.cancel;

@@ -49,22 +49,4 @@ tokenizer::TokenizerData synth_tokenizer(size_t n_merges, uint32_t vocab) {
   return t;
 }
 
-void set_tokenizer_keys(gguf::GgufWriter& writer, const tokenizer::TokenizerData& t) {
-  using gguf::GgufValue;
-  writer.set("tokenizer.ggml.model", GgufValue::str(t.model));
-  writer.set("tokenizer.ggml.pre", GgufValue::str(t.pre));
-  writer.set("tokenizer.ggml.tokens", GgufValue::string_array(t.tokens));
-  std::vector<int32_t> types(t.tokens.size(), static_cast<int32_t>(tokenizer::TokenType::kNormal));
-  for (size_t i = 0; i < t.token_types.size() && i < types.size(); ++i)
-    types[i] = static_cast<int32_t>(t.token_types[i]);
-  writer.set("tokenizer.ggml.token_type", GgufValue::i32_array(std::move(types)));
-  writer.set("tokenizer.ggml.merges", GgufValue::string_array(t.merges));
-  if (t.bos_id) writer.set("tokenizer.ggml.bos_token_id", GgufValue::u32(static_cast<uint32_t>(*t.bos_id)));
-  if (t.eos_id) writer.set("tokenizer.ggml.eos_token_id", GgufValue::u32(static_cast<uint32_t>(*t.eos_id)));
-  if (t.pad_id) writer.set("tokenizer.ggml.padding_token_id", GgufValue::u32(static_cast<uint32_t>(*t.pad_id)));
-  writer.set("tokenizer.ggml.add_bos_token", GgufValue::boolean(t.add_bos));
-  writer.set("tokenizer.ggml.add_eos_token", GgufValue::boolean(t.add_eos));
-  if (!t.chat_template.empty()) writer.set("tokenizer.chat_template", GgufValue::str(t.chat_template));
-}
-
 }  // namespace mixcl::synth

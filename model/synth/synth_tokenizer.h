@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "model/gguf/gguf_writer.h"
 #include "model/tokenizer/tokenizer_data.h"
 
 namespace mixcl::synth {
@@ -17,8 +16,5 @@ inline constexpr const char* kPadText = "<｜▁pad▁｜>";
 /// Trains on builtin_corpus() with `n_merges` merges, appends bos/eos/pad, and when `vocab` > 0 pads the list
 /// with unique unused tokens up to `vocab` entries (throws if the trained vocabulary is already larger).
 tokenizer::TokenizerData synth_tokenizer(size_t n_merges, uint32_t vocab);
-
-/// Writes the tokenizer.ggml.* keys of `t` (model, pre, tokens, token_type, merges, special ids, add_bos/eos).
-void set_tokenizer_keys(gguf::GgufWriter& writer, const tokenizer::TokenizerData& t);
 
 }  // namespace mixcl::synth
