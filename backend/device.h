@@ -132,6 +132,10 @@ class Device {
                              uint64_t n_head, uint64_t n_latent, uint64_t n_rope, float scale) = 0;
   /// Converts n f32 values of src into dst as F32, F16 or BF16 (e.g. writing the KV cache).
   virtual void convert(View src, View dst, DType dst_type, uint64_t n) = 0;
+  /// Copies `rows` rows of `row_bytes` bytes from src (rows `src_pitch` bytes apart) to dst (rows `dst_pitch`
+  /// bytes apart), in order on the compute queue (gathers/scatters per-head slices); regions must not overlap.
+  virtual void copy_2d(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
+                       uint64_t rows) = 0;
 
  protected:
   /// Lets an implementation adjust what it reports after construction (e.g. a forced ISA).

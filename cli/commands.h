@@ -7,5 +7,8 @@ namespace mixcl::cli {
 void add_devices_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
+void add_profile_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+void add_plan_command(CLI::App& app);
 
 }  // namespace mixcl::cli

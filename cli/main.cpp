@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
   mixcl::cli::add_devices_command(app);
   mixcl::cli::add_inspect_command(app);
   mixcl::cli::add_synth_command(app);
+  mixcl::cli::add_profile_command(app);
+  mixcl::cli::add_bench_command(app);
+  mixcl::cli::add_plan_command(app);
 
   try {
     app.parse(argc, argv);

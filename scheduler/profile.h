@@ -5,8 +5,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
+#include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/dtype.h"
@@ -19,12 +22,16 @@ struct DeviceMatch {
   std::string platform, vendor, name;
   std::string type;           // "GPU", "CPU", "ACCELERATOR", "CUSTOM" or empty
   std::optional<int> index;   // n-th device (0-based) among those matching the other fields
+
+  bool operator==(const DeviceMatch&) const = default;
 };
 
 /// Kernel choice for one op on one device: variant name and macro overrides (part of the program-cache key).
 struct KernelOverride {
   std::string variant;                        // "" = chosen by capability
   std::map<std::string, std::string> macros;  // e.g. {"ROWS_PER_WG", "4"}
+
+  bool operator==(const KernelOverride&) const = default;
 };
 
 /// Measured (or published) speeds of a device; 0 = unknown (then the probe cache or a default is used).
@@ -33,6 +40,8 @@ struct DeviceSpeeds {
   double fp32_gflops = 0;    // peak fp32 compute
   double h2d_gbps = 0;       // host -> device copies
   double d2h_gbps = 0;       // device -> host copies
+
+  bool operator==(const DeviceSpeeds&) const = default;
 };
 
 /// One accelerator of the profile.
@@ -43,6 +52,12 @@ struct DeviceProfile {
   bool unified_memory = false;    // shares DRAM with the host (integrated GPU): weights may be zero-copy
   DeviceSpeeds speeds;
   std::map<std::string, KernelOverride> kernels;  // by op name: "matmul", "mla_attention", ...
+  std::string where;              // "file:line" of its key, for messages (not compared)
+
+  bool operator==(const DeviceProfile& o) const {
+    return id == o.id && match == o.match && memory_budget == o.memory_budget &&
+           unified_memory == o.unified_memory && speeds == o.speeds && kernels == o.kernels;
+  }
 };
 
 /// The host CPU and its DRAM.
@@ -51,12 +66,16 @@ struct HostProfile {
   int threads = 0;           // 0 = all hardware threads
   std::string isa;           // "" = detect; "avx512", "avx2", "generic"
   DeviceSpeeds speeds;       // read_gbps and fp32_gflops of the host
+
+  bool operator==(const HostProfile&) const = default;
 };
 
 /// Storage format per tensor class; nullopt keeps the file's type.
 struct QuantChoices {
   std::optional<DType> attention, shared_experts, dense_ffn, routed_experts, embedding, output;
   DType kv_cache = DType::F16;  // F32 or F16
+
+  bool operator==(const QuantChoices&) const = default;
 };
 
 /// Tensor names matching `pattern` (ECMAScript regex, whole name) go to `target` (a device id or "host").
@@ -64,7 +83,12 @@ struct QuantChoices {
 struct PlacementRule {
   std::string pattern;
   std::string target;
-  std::string where;  // "file:line" of the rule, for messages
+  std::string where;                    // "file:line" of the rule, for messages (not compared)
+  std::shared_ptr<const std::regex> regex;  // `pattern` compiled at load (not compared)
+
+  /// True when the whole tensor name matches the pattern.
+  bool matches(std::string_view tensor_name) const;
+  bool operator==(const PlacementRule& o) const { return pattern == o.pattern && target == o.target; }
 };
 
 /// Planner and executor settings.
@@ -72,6 +96,8 @@ struct SchedulingKnobs {
   uint32_t stream_experts_min_batch = 0;  // prefill batches at or above this stream host experts to a device (0: planner decides)
   bool overlap_host_experts = true;       // host experts run while the accelerator computes attention
   uint64_t scratch_reserve = 0;           // bytes kept free on every device for activations
+
+  bool operator==(const SchedulingKnobs&) const = default;
 };
 
 /// A resolved profile (after `extends:`).
@@ -87,6 +113,13 @@ struct Profile {
 
   /// The device with this id, or nullptr.
   const DeviceProfile* device(const std::string& id) const;
+  /// The first placement rule whose pattern matches the whole tensor name, or nullptr (planner decides).
+  const PlacementRule* rule_for(std::string_view tensor_name) const;
+  /// Equal content; `sources` and the `where` fields are not compared.
+  bool operator==(const Profile& o) const {
+    return name == o.name && description == o.description && host == o.host && devices == o.devices &&
+           quant == o.quant && placement == o.placement && scheduling == o.scheduling;
+  }
 };
 
 /// Loads a profile file; a relative `extends:` is resolved beside the file, then in the shipped profiles/
@@ -97,6 +130,18 @@ Profile parse_profile(const std::string& yaml, const std::string& source, const 
 /// The resolved profile as YAML (what `mixcl profile show` prints); parse_profile of it gives it back.
 std::string dump_profile(const Profile& profile);
 /// Reads "24GiB", "512MB", "1.5 TiB", "4096" (bytes); throws naming `where` when it is not a size.
+/// Binary units (KiB, MiB, GiB, TiB) are powers of 1024; decimal units (kB, MB, GB, TB) powers of 1000.
 uint64_t parse_size(const std::string& text, const std::string& where);
+/// The exact size in the largest unit that divides it ("24GiB", "1500MB", "4097"); parse_size gives it back.
+std::string format_size(uint64_t bytes);
+
+/// Folders searched for shipped profiles, in order: each entry of $MIXCL_PROFILE_PATH (':'-separated), the
+/// installed share/mixcl/profiles beside the binary, then the source tree's profiles/.
+std::vector<std::filesystem::path> profile_search_dirs();
+/// A profile argument as a file: an existing path as given, else `name`, `name.yaml` in the search folders;
+/// throws listing the folders searched and the shipped profile names.
+std::filesystem::path find_profile(const std::string& name_or_path);
+/// Shipped profile names ("cpu", "templates/gpu24-dram", ...) found in the search folders, sorted.
+std::vector<std::string> shipped_profiles();
 
 }  // namespace mixcl::scheduler

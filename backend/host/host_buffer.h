@@ -10,6 +10,9 @@ namespace mixcl::backend {
 class HostBuffer final : public Buffer {
  public:
   HostBuffer(MemoryBudget& budget, uint64_t bytes);
+  /// Wraps `bytes` of memory owned elsewhere (e.g. a memory-mapped GGUF) without copying or charging a
+  /// budget; the memory must outlive the buffer and, being read-only, may only be used as op input.
+  HostBuffer(const void* external, uint64_t bytes);
   ~HostBuffer() override;
   HostBuffer(const HostBuffer&) = delete;
   HostBuffer& operator=(const HostBuffer&) = delete;
@@ -18,9 +21,11 @@ class HostBuffer final : public Buffer {
   size_t chunk_count() const override { return 1; }
   std::pair<uint64_t, uint64_t> chunk_range(size_t) const override { return {0, bytes_}; }
   uint8_t* data() const { return data_; }
+  /// True for a wrapper made by the external-memory constructor.
+  bool external() const { return budget_ == nullptr; }
 
  private:
-  MemoryBudget& budget_;
+  MemoryBudget* budget_;  // null for external memory
   uint64_t bytes_;
   uint8_t* data_ = nullptr;
 };

@@ -161,4 +161,26 @@ void HostDevice::convert(View src, View dst, DType dst_type, uint64_t n) {
   host_convert(*this, src, dst, dst_type, n);
 }
 
+void HostDevice::copy_2d(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
+                         uint64_t rows) {
+  if (rows == 0 || row_bytes == 0) return;
+  if (src_pitch < row_bytes || dst_pitch < row_bytes)
+    fail("host copy_2d: pitches {} / {} are smaller than the {}-byte rows", src_pitch, dst_pitch, row_bytes);
+  check_range(src, (rows - 1) * src_pitch + row_bytes, "copy_2d");
+  check_range(dst, (rows - 1) * dst_pitch + row_bytes, "copy_2d");
+  const uint8_t* s = host_ptr(src);
+  uint8_t* d = host_ptr(dst);
+  for (uint64_t r = 0; r < rows; ++r) std::memcpy(d + r * dst_pitch, s + r * src_pitch, row_bytes);
+}
+
+std::shared_ptr<Buffer> HostDevice::map_external(const void* data, uint64_t bytes) {
+  if (!data && bytes > 0) fail("host map_external: null memory for {} bytes", bytes);
+  // The deleter keeps the mapped-bytes count while the buffer lives (the count outlives the device if needed).
+  *mapped_ += bytes;
+  return std::shared_ptr<Buffer>(new HostBuffer(data, bytes), [counter = mapped_, bytes](Buffer* b) {
+    *counter -= bytes;
+    delete b;
+  });
+}
+
 }  // namespace mixcl::backend

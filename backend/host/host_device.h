@@ -1,5 +1,7 @@
 #pragma once
 // The host CPU as a device: DRAM with a budget, ops on OpenMP threads with SIMD picked at run time.
+#include <atomic>
+
 #include "backend/device.h"
 
 namespace mixcl::backend {
@@ -39,12 +41,22 @@ class HostDevice final : public Device {
   void mla_attention(View q, View kv, DType kv_type, View out, uint64_t m, uint64_t pos0, uint64_t n_head,
                      uint64_t n_latent, uint64_t n_rope, float scale) override;
   void convert(View src, View dst, DType dst_type, uint64_t n) override;
+  void copy_2d(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
+               uint64_t rows) override;
 
   /// Threads used by ops.
   int threads() const { return threads_; }
 
+  /// A buffer over `bytes` of host memory owned elsewhere (weights in a memory-mapped GGUF), used in place:
+  /// not copied and not charged to the budget; counted in mapped_bytes() while it lives. Read-only: ops may
+  /// only read it.
+  std::shared_ptr<Buffer> map_external(const void* data, uint64_t bytes);
+  /// Bytes of live map_external() buffers.
+  uint64_t mapped_bytes() const { return mapped_->load(); }
+
  private:
   int threads_;
+  std::shared_ptr<std::atomic<uint64_t>> mapped_ = std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 /// Probes the host: CPU name, threads, memory, caches and the best SIMD level this CPU runs.

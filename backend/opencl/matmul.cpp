@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "backend/opencl/cl_error.h"
+#include "backend/opencl/clblast_matmul.h"
 #include "backend/opencl/opencl_buffer.h"
 #include "common/error.h"
 
@@ -39,61 +40,17 @@ uint64_t row_alignment(DType type) {
   return 2;
 }
 
-// An activation view resolved to the chunk that holds it.
-struct ClView {
-  cl::Buffer buffer;
-  cl_ulong offset = 0;  // in floats from the chunk's start
-};
-
-const OpenCLBuffer& own(const OpenCLDevice& dev, const Buffer* buffer, std::string_view arg) {
+const OpenCLBuffer& own(const OpenCLDevice& dev, const Buffer* buffer, std::string_view op, std::string_view arg) {
   const auto* b = dynamic_cast<const OpenCLBuffer*>(buffer);
-  if (!b) fail("device {}: matmul: the {} is not a buffer of an OpenCL device", dev.name(), arg);
+  if (!b) fail("device {}: {}: the {} is not a buffer of an OpenCL device", dev.name(), op, arg);
   if (&b->owner() != &dev)
-    fail("device {}: matmul: the {} lives on device {}; copy it here first", dev.name(), arg, b->owner().name());
+    fail("device {}: {}: the {} lives on device {}; copy it here first", dev.name(), op, arg, b->owner().name());
   return *b;
 }
 
-ClView resolve(const OpenCLDevice& dev, View v, uint64_t bytes, std::string_view arg) {
-  const OpenCLBuffer& b = own(dev, v.buffer, arg);
-  if (v.offset % sizeof(float) != 0)
-    fail("device {}: matmul: the {} starts at byte {}, which is not a multiple of 4 (f32)", dev.name(), arg,
-         v.offset);
-  const size_t chunk = b.chunk_of(v.offset, bytes, fmt::format("matmul {}", arg));
-  return {b.chunk(chunk), (v.offset - b.chunk_range(chunk).first) / sizeof(float)};
-}
-
-// Rows [first, first + count) of the weight view held by one chunk, starting `offset` bytes into it.
-struct RowSpan {
-  size_t chunk;
-  uint64_t first, count, offset;
-};
-
-std::vector<RowSpan> row_spans(const OpenCLDevice& dev, const OpenCLBuffer& b, const WeightView& w, uint64_t rb) {
-  const uint64_t total = w.rows * rb;
-  if (w.data.offset > b.size() || total > b.size() - w.data.offset)
-    fail("device {}: matmul: the weight view ({} rows of {} bytes from byte {}) leaves its {}-byte buffer",
-         dev.name(), w.rows, rb, w.data.offset, b.size());
-  std::vector<RowSpan> spans;
-  uint64_t row = 0;
-  for (size_t i = 0; i < b.chunk_count() && row < w.rows; ++i) {
-    const auto [begin, end] = b.chunk_range(i);
-    const uint64_t at = w.data.offset + row * rb;
-    if (at >= end) continue;
-    const uint64_t fit = at < begin ? 0 : (end - at) / rb;  // whole rows from `at` that end inside this chunk
-    if (fit == 0)
-      fail("device {}: matmul: weight row {} (bytes [{}, {})) crosses the boundary at byte {} between two chunks "
-           "of the buffer; allocate weights with the row size ({} bytes) as granule",
-           dev.name(), row, at, at + rb, at < begin ? begin : end, rb);
-    const uint64_t count = std::min(fit, w.rows - row);
-    spans.push_back({i, row, count, at - begin});
-    row += count;
-  }
-  return spans;
-}
-
-uint32_t checked_u32(const OpenCLDevice& dev, uint64_t v, std::string_view what) {
+uint32_t checked_u32(const OpenCLDevice& dev, uint64_t v, std::string_view op, std::string_view what) {
   if (v > std::numeric_limits<uint32_t>::max())
-    fail("device {}: matmul: {} = {} exceeds the kernels' 32-bit limit; split the matrix", dev.name(), what, v);
+    fail("device {}: {}: {} = {} exceeds the kernels' 32-bit limit; split the matrix", dev.name(), op, what, v);
   return static_cast<uint32_t>(v);
 }
 
@@ -101,39 +58,80 @@ uint32_t checked_u32(const OpenCLDevice& dev, uint64_t v, std::string_view what)
 
 bool opencl_matmul_supports(DType type) { return !format_file(type).empty(); }
 
-void opencl_matmul(OpenCLDevice& dev, const WeightView& w, View x, View y, uint64_t m,
-                   const OpenCLMatmulConfig& config) {
-  const std::string_view file = format_file(w.type);
-  if (file.empty())
-    fail("device {}: matmul: weights of type {} are not supported by the OpenCL kernels; convert the tensor "
+OpenCLFloats opencl_floats(const OpenCLDevice& dev, View v, uint64_t bytes, std::string_view op, std::string_view arg) {
+  const OpenCLBuffer& b = own(dev, v.buffer, op, arg);
+  if (v.offset % sizeof(float) != 0)
+    fail("device {}: {}: the {} starts at byte {}, which is not a multiple of 4 (f32)", dev.name(), op, arg,
+         v.offset);
+  const size_t chunk = b.chunk_of(v.offset, bytes, fmt::format("{} {}", op, arg));
+  return {b.chunk(chunk), (v.offset - b.chunk_range(chunk).first) / sizeof(float)};
+}
+
+OpenCLWeights opencl_weights(const OpenCLDevice& dev, const WeightView& w, std::string_view op) {
+  OpenCLWeights out;
+  out.type = w.type;
+  out.format_file = format_file(w.type);
+  if (out.format_file.empty())
+    fail("device {}: {}: weights of type {} are not supported by the OpenCL kernels; convert the tensor "
          "(supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q2_K..Q6_K, MXFP4) or place it on the host",
-         dev.name(), dtype_name(w.type));
+         dev.name(), op, dtype_name(w.type));
   const DTypeInfo info = dtype_info(w.type);
   if (w.cols == 0 || w.cols % info.block_elems != 0)
-    fail("device {}: matmul: {} weights need rows that are a multiple of {} elements; got {} elements", dev.name(),
+    fail("device {}: {}: {} weights need rows that are a multiple of {} elements; got {} elements", dev.name(), op,
          dtype_name(w.type), info.block_elems, w.cols);
   const uint64_t rb = row_bytes(w.type, w.cols);
-  const OpenCLBuffer& wb = own(dev, w.data.buffer, "weight view");
-  const std::vector<RowSpan> spans = row_spans(dev, wb, w, rb);
-  const ClView vx = resolve(dev, x, m * w.cols * 4, "activation (x) view");
-  const ClView vy = resolve(dev, y, m * w.rows * 4, "output (y) view");
-  if (m == 0 || w.rows == 0) return;
+  out.rows = w.rows;
+  out.cols = w.cols;
+  out.row_bytes = rb;
+  const OpenCLBuffer& b = own(dev, w.data.buffer, op, "weight view");
+  const uint64_t total = w.rows * rb;
+  if (w.data.offset > b.size() || total > b.size() - w.data.offset)
+    fail("device {}: {}: the weight view ({} rows of {} bytes from byte {}) leaves its {}-byte buffer", dev.name(),
+         op, w.rows, rb, w.data.offset, b.size());
+  uint64_t row = 0;
+  for (size_t i = 0; i < b.chunk_count() && row < w.rows; ++i) {
+    const auto [begin, end] = b.chunk_range(i);
+    const uint64_t at = w.data.offset + row * rb;
+    if (at >= end) continue;
+    const uint64_t fit = at < begin ? 0 : (end - at) / rb;  // whole rows from `at` that end inside this chunk
+    if (fit == 0)
+      fail("device {}: {}: weight row {} (bytes [{}, {})) crosses the boundary at byte {} between two chunks "
+           "of the buffer; allocate weights with the row size ({} bytes) as granule",
+           dev.name(), op, row, at, at + rb, at < begin ? begin : end, rb);
+    const uint64_t count = std::min(fit, w.rows - row);
+    out.spans.push_back({b.chunk(i), row, count, at - begin});
+    row += count;
+  }
   const uint64_t align = row_alignment(w.type);
-  if (rb % align != 0 || std::any_of(spans.begin(), spans.end(), [&](const RowSpan& s) { return s.offset % align; }))
-    fail("device {}: matmul: {} weight rows must start at a multiple of {} bytes in their chunk (view at byte {})",
-         dev.name(), dtype_name(w.type), align, w.data.offset);
-
+  if (rb % align != 0 || std::any_of(out.spans.begin(), out.spans.end(),
+                                     [&](const OpenCLWeightSpan& s) { return s.offset % align; }))
+    fail("device {}: {}: {} weight rows must start at a multiple of {} bytes in their chunk (view at byte {})",
+         dev.name(), op, dtype_name(w.type), align, w.data.offset);
   // 32-element pieces handled by the kernels; float formats finish the last columns element by element.
   const uint32_t qk = info.block_elems == 1 ? 32 : info.block_elems;
-  const uint32_t nblocks = checked_u32(dev, w.cols / qk, "blocks per row");
-  const uint32_t cols = checked_u32(dev, w.cols, "columns");
-  checked_u32(dev, w.rows, "rows");
-  checked_u32(dev, m, "tokens");
+  out.nblocks = checked_u32(dev, w.cols / qk, op, "blocks per row");
+  checked_u32(dev, w.cols, op, "columns");
+  checked_u32(dev, w.rows, op, "rows");
+  return out;
+}
 
-  const bool vec = config.variant.empty() ? dev.shape() == KernelShape::kVector : config.variant == "vector";
+void opencl_matmul(OpenCLDevice& dev, const WeightView& w, View x, View y, uint64_t m,
+                   const OpenCLMatmulConfig& config) {
+  const OpenCLWeights wt = opencl_weights(dev, w, "matmul");
+  const OpenCLFloats vx = opencl_floats(dev, x, m * w.cols * 4, "matmul", "activation (x) view");
+  const OpenCLFloats vy = opencl_floats(dev, y, m * w.rows * 4, "matmul", "output (y) view");
+  if (m == 0 || w.rows == 0) return;
+  checked_u32(dev, m, "matmul", "tokens");
   if (!config.variant.empty() && config.variant != "vector" && config.variant != "workgroup")
     fail("device {}: matmul: unknown variant '{}' (allowed: vector, workgroup, or empty)", dev.name(),
          config.variant);
+  const uint64_t gemm_from = config.gemm_from_m ? config.gemm_from_m : dev.gemm_from_m();
+  if (m >= gemm_from) {
+    clblast_matmul(dev, wt, vx, vy, m, config.gemm_tile_bytes);
+    return;
+  }
+
+  const bool vec = config.variant.empty() ? dev.shape() == KernelShape::kVector : config.variant == "vector";
   const uint32_t rows_per_item = config.rows_per_item ? config.rows_per_item : 2;
   const uint32_t tile_rows = config.tile_rows ? config.tile_rows : 2;
   const uint32_t tile_tokens = config.tile_tokens ? config.tile_tokens : 4;
@@ -142,10 +140,12 @@ void opencl_matmul(OpenCLDevice& dev, const WeightView& w, View x, View y, uint6
   // One program per format serves every kernel (mv_vec, mv_wg, mm_tile), so each format compiles once.
   const std::string options = fmt::format("-DMM_ROWS={} -DMM_TILE_ROWS={} -DMM_TILE_TOKENS={} -DUSE_SUBGROUPS={}",
                                           rows_per_item, tile_rows, tile_tokens, subgroups ? 1 : 0);
-  const std::string program = std::string(file) + "+matmul_common.cl";
+  const std::string program = wt.format_file + "+matmul_common.cl";
   cl::CommandQueue& queue = dev.compute_queue();
   const char* kname = m >= tiled_from ? "mm_tile" : vec ? "mv_vec" : "mv_wg";
-  cl::Kernel k = dev.kernel(program, kname, options);
+  // This thread's kernel object, reused from call to call (clCreateKernel costs more than a small mat-vec).
+  cl::Kernel& k = dev.thread_kernel(program, kname, options);
+  const cl_uint nblocks = wt.nblocks, cols = static_cast<cl_uint>(w.cols);
   try {
     size_t wg_local = 0;
     if (std::string_view(kname) == "mv_wg") {
@@ -153,15 +153,14 @@ void opencl_matmul(OpenCLDevice& dev, const WeightView& w, View x, View y, uint6
       wg_local = std::min(wg_local, k.getWorkGroupInfo<CL_KERNEL_WORK_GROUP_SIZE>(dev.cl_device()));
       wg_local = std::bit_floor(std::max<size_t>(wg_local, 1));
     }
-    for (const RowSpan& s : spans) {
-      const cl::Buffer& chunk = wb.chunk(s.chunk);
+    for (const OpenCLWeightSpan& s : wt.spans) {
       const auto nrows = static_cast<cl_uint>(s.count);
-      k.setArg(0, chunk);
+      k.setArg(0, s.chunk);
       k.setArg(1, cl_ulong{s.offset});
-      k.setArg(2, cl_ulong{rb});
+      k.setArg(2, cl_ulong{wt.row_bytes});
       k.setArg(3, nrows);
-      k.setArg(4, cl_uint{nblocks});
-      k.setArg(5, cl_uint{cols});
+      k.setArg(4, nblocks);
+      k.setArg(5, cols);
       k.setArg(6, vx.buffer);
       if (std::string_view(kname) == "mm_tile") {
         k.setArg(7, cl_ulong{vx.offset});

@@ -69,6 +69,7 @@ OpenCLDevice::OpenCLDevice(cl::Platform platform, cl::Device device, std::string
   if (options.max_alloc_override) caps.max_alloc_bytes = std::min(caps.max_alloc_bytes, options.max_alloc_override);
   memory().set_budget(options.budget_bytes ? options.budget_bytes : caps.global_mem_bytes / 10 * 9);
   std_option_ = pick_std_option(caps);
+  if (options.gemm_from_m) gemm_from_m_ = options.gemm_from_m;
   cache_device_id_ = fmt::format("{}\n{}\n{}\n{}", caps.name, caps.vendor, caps.driver_version, caps.platform_version);
   if (options.variant == "vector")
     shape_ = KernelShape::kVector;
@@ -111,6 +112,19 @@ cl::Kernel OpenCLDevice::kernel(std::string_view file, std::string_view kernel_n
   } catch (const cl::Error& e) {
     throw cl_failure(name(), fmt::format("clCreateKernel({} in cl_kernels/{})", kernel_name, file), e.err());
   }
+}
+
+cl::Kernel& OpenCLDevice::thread_kernel(std::string_view file, std::string_view kname, const std::string& options) {
+  const auto key = std::make_tuple(std::this_thread::get_id(), file, std::string_view(options), kname);
+  {
+    std::lock_guard lock(thread_kernels_mutex_);
+    if (auto it = thread_kernels_.find(key); it != thread_kernels_.end()) return it->second;
+  }
+  cl::Kernel k = kernel(file, kname, options);  // built outside the lock: a first build takes seconds
+  std::lock_guard lock(thread_kernels_mutex_);  // only this thread inserts keys of this thread
+  return thread_kernels_
+      .emplace(std::make_tuple(std::this_thread::get_id(), std::string(file), options, std::string(kname)), std::move(k))
+      .first->second;
 }
 
 cl::Kernel& OpenCLDevice::op_kernel(std::string_view file, std::string_view kname, const std::string& options) {

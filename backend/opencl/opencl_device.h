@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -23,7 +24,11 @@ struct OpenCLOptions {
   std::string
       cache_dir;  // "": $MIXCL_CACHE_DIR, else $XDG_CACHE_HOME/mixcl/kernels, else ~/.cache/mixcl/kernels
   std::string variant;  // "": by capability; "vector" (CPU-like) or "workgroup" (GPU-like) forces a shape
+  uint64_t gemm_from_m = 0;  // matmul with m >= this dequantizes + CLBlast SGEMM; 0: kDefaultGemmFromM
 };
+
+/// Default OpenCLOptions::gemm_from_m: where CLBlast SGEMM beat the tiled kernel on PoCL (docs/opencl_kernels.md).
+inline constexpr uint64_t kDefaultGemmFromM = 128;
 
 /// Kernel shape an op family is built in (see docs/backend.md).
 enum class KernelShape { kVector, kWorkGroup };
@@ -45,6 +50,8 @@ class OpenCLDevice final : public Device {
   KernelShape shape() const { return shape_; }
   /// "-cl-std=CL3.0" / "-cl-std=CL1.2" / "" as the device supports; prepended to every build.
   const std::string& std_option() const { return std_option_; }
+  /// Smallest m for which matmul takes the dequantize + CLBlast SGEMM path (OpenCLOptions::gemm_from_m).
+  uint64_t gemm_from_m() const { return gemm_from_m_; }
 
   /// Kernel `kernel_name` from cl_kernels/<file> built with `build_options` (-D macros); programs are
   /// compiled once per (file, options) per process and cached on disk. Each call returns a new cl::Kernel,
@@ -53,6 +60,9 @@ class OpenCLDevice final : public Device {
                     const std::string& build_options = "");
   /// The program built from `file` (an embedded cl_kernels file name) with `build_options`.
   cl::Program program(std::string_view file, const std::string& build_options = "");
+  /// kernel() cached per calling thread: the same object on every call from one thread, so set its arguments and
+  /// enqueue it before the next call; other threads get their own (setArg is not thread-safe on one kernel).
+  cl::Kernel& thread_kernel(std::string_view file, std::string_view kernel_name, const std::string& build_options = "");
 
   std::shared_ptr<Buffer> allocate(uint64_t bytes, uint64_t granule = 1) override;
   /// Asynchronous on the copy queue; does not wait for earlier ops, so the destination must not be in use.
@@ -78,6 +88,8 @@ class OpenCLDevice final : public Device {
   void mla_attention(View q, View kv, DType kv_type, View out, uint64_t m, uint64_t pos0, uint64_t n_head,
                      uint64_t n_latent, uint64_t n_rope, float scale) override;
   void convert(View src, View dst, DType dst_type, uint64_t n) override;
+  void copy_2d(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
+               uint64_t rows) override;
 
  private:
   // An op's kernel from the table, built on first use; call with ops_mutex_ held.
@@ -93,11 +105,15 @@ class OpenCLDevice final : public Device {
   KernelShape shape_ = KernelShape::kVector;
   std::string std_option_;
   std::string cache_device_id_;  // device name + driver + platform version, part of each cache key
+  uint64_t gemm_from_m_ = kDefaultGemmFromM;
 
   std::mutex programs_mutex_;
   std::map<std::pair<std::string, std::string>, cl::Program> programs_;  // (file, options) -> program
   std::mutex ops_mutex_;  // kernel args are set then enqueued under this lock
   std::map<std::tuple<std::string, std::string, std::string>, cl::Kernel> op_kernels_;  // (file, opts, name)
+  std::mutex thread_kernels_mutex_;
+  // (thread, file, options, name) -> kernel of thread_kernel()
+  std::map<std::tuple<std::thread::id, std::string, std::string, std::string>, cl::Kernel, std::less<>> thread_kernels_;
 };
 
 /// The cl::Buffer of chunk `i` of a buffer made by an OpenCLDevice (its byte range is buffer.chunk_range(i)).

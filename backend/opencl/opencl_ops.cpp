@@ -157,4 +157,27 @@ void OpenCLDevice::convert(View src, View dst, DType dst_type, uint64_t n) {
   opencl_convert(*this, src, dst, dst_type, n);
 }
 
+void OpenCLDevice::copy_2d(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
+                           uint64_t rows) {
+  if (rows == 0 || row_bytes == 0) return;
+  if (src_pitch < row_bytes || dst_pitch < row_bytes)
+    fail("device {}: copy_2d: pitches {} / {} are smaller than the {}-byte rows", name(), src_pitch, dst_pitch,
+         row_bytes);
+  auto resolve = [&](View v, uint64_t pitch, const char* arg) {
+    const auto* b = dynamic_cast<const OpenCLBuffer*>(v.buffer);
+    if (!b || &b->owner() != this)
+      fail("device {}: copy_2d: argument '{}' is not a buffer of this device", name(), arg);
+    const size_t chunk = b->chunk_of(v.offset, (rows - 1) * pitch + row_bytes, std::string("copy_2d ") + arg);
+    return std::make_pair(b->chunk(chunk), v.offset - b->chunk_range(chunk).first);
+  };
+  const auto [sbuf, soff] = resolve(src, src_pitch, "src");
+  const auto [dbuf, doff] = resolve(dst, dst_pitch, "dst");
+  try {
+    compute_queue_.enqueueCopyBufferRect(sbuf, dbuf, {soff, 0, 0}, {doff, 0, 0}, {row_bytes, rows, 1}, src_pitch, 0,
+                                         dst_pitch, 0);
+  } catch (const cl::Error& e) {
+    rethrow("clEnqueueCopyBufferRect (copy_2d)", e);
+  }
+}
+
 }  // namespace mixcl::backend

@@ -155,7 +155,7 @@ Vec shared_or_dense(const RefModel& m, const std::string& blk, const std::string
   return matvec(need(m, blk + "ffn_down" + suffix + ".weight"), swiglu(g, u));
 }
 
-Vec moe(const RefModel& m, int64_t layer, const Vec& h, std::vector<int>& chosen, Vec& sel_out) {
+Vec moe(const RefModel& m, int64_t layer, int64_t pos, const Vec& h, std::vector<int>& chosen, Vec& sel_out) {
   const auto& hp = m.hp;
   const std::string blk = "blk." + std::to_string(layer) + ".";
   const int64_t X = hp.n_expert, k = hp.n_expert_used;
@@ -197,6 +197,16 @@ Vec moe(const RefModel& m, int64_t layer, const Vec& h, std::vector<int>& chosen
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return sel[a] > sel[b]; });
   order.resize(k);
+  for (int64_t j = 0; j < k; ++j) chosen.push_back(static_cast<int>(order[j]));
+  if (m.forced_experts) {
+    const std::vector<int> forced = m.forced_experts(layer - hp.n_dense, pos);
+    if (!forced.empty()) {
+      if (static_cast<int64_t>(forced.size()) != k) throw std::runtime_error("reference: forced experts != k");
+      for (int e : forced)
+        if (e < 0 || e >= X) throw std::runtime_error("reference: forced expert id out of range");
+      order.assign(forced.begin(), forced.end());
+    }
+  }
   Vec w(k);
   double wsum = 0;
   for (int64_t j = 0; j < k; ++j) wsum += (w[j] = s[order[j]]);
@@ -219,7 +229,6 @@ Vec moe(const RefModel& m, int64_t layer, const Vec& h, std::vector<int>& chosen
     }
     Vec y = expert_matvec(need(m, blk + "ffn_down_exps.weight"), e, swiglu(g, u));
     for (int64_t d = 0; d < hp.n_embd; ++d) out[d] += w[j] * y[d];
-    chosen.push_back(static_cast<int>(e));
   }
   std::sort(chosen.begin(), chosen.end());
   if (hp.n_shared > 0) {
@@ -281,7 +290,7 @@ RefOutput reference_forward(const RefModel& m, std::span<const int32_t> tokens) 
       } else {
         std::vector<int> chosen;
         Vec sel;
-        f = moe(m, l, h, chosen, sel);
+        f = moe(m, l, static_cast<int64_t>(pos), h, chosen, sel);
         result.experts[l - hp.n_dense].push_back(std::move(chosen));
         result.sel[l - hp.n_dense].push_back(std::move(sel));
       }

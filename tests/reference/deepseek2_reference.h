@@ -35,6 +35,9 @@ struct RefHparams {
 struct RefModel {
   RefHparams hp;
   std::function<const RefTensor*(const std::string& name)> tensor;
+  /// Optional: the expert ids to compute with at (layer - n_dense, position) instead of the reference's own
+  /// top-k (to follow another engine through near-ties); RefOutput still records the reference's own choice.
+  std::function<std::vector<int>(int64_t moe_layer, int64_t pos)> forced_experts;
 };
 
 /// What the reference computes for a token sequence.

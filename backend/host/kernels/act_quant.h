@@ -20,4 +20,7 @@ uint64_t act_row_bytes(ActKind kind, uint64_t cols);
 /// Quantizes (or copies, for kF32) one activation row into `dst` (act_row_bytes(kind, cols) bytes).
 void quantize_act_row(ActKind kind, const float* x, uint64_t cols, uint8_t* dst);
 
+/// The same with AVX2 (act_quant_avx2.cpp), bit-identical output. Call only on CPUs with AVX2.
+void quantize_act_row_avx2(ActKind kind, const float* x, uint64_t cols, uint8_t* dst);
+
 }  // namespace mixcl::backend::kernels

@@ -96,19 +96,33 @@ void dot_float(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_str
 
 // ---- 32-element blocks: each Prep decodes one weight block into codes, a scale and an offset factor ----
 
-/// One decoded weight block: codes (signed int8, or unsigned 0..127), scale, and the factor of s_a.
+/// One decoded weight block: codes (signed int8, or unsigned 0..127), scale (in all lanes), and the factor
+/// of s_a.
 struct Prepped {
   __m256i q;
-  float d;
+  __m256 d;
   float off;  // added as off * s_a (s_a = d_a * Σqa): the min of Q4_1/Q5_1, or -8d / -16d for Q4_0/Q5_0
 };
+
+/// 2^(E-128) for every E8M0 byte E: the MXFP4 scale with kMxfp4Values' doubled magnitudes folded in.
+/// E = 0, 1 give the subnormals 2^-128, 2^-127.
+/// (A plain array built by a builtin at compile time: no library inline code in this -mavx2 file.)
+struct E8m0Table {
+  float v[256];
+};
+constexpr E8m0Table kE8m0Table = [] {
+  E8m0Table t{};
+  for (uint32_t e = 0; e < 256; ++e) t.v[e] = __builtin_bit_cast(float, e >= 2 ? (e - 1) << 23 : 0x00200000u << e);
+  return t;
+}();
+constexpr const float* kE8m0Half = kE8m0Table.v;
 
 struct PrepQ8_0 {
   static constexpr int kBytes = 34;
   static constexpr bool kSigned = true, kOffset = false;
   static Prepped prep(const uint8_t* p) {
     const auto& b = *reinterpret_cast<const BlockQ8_0*>(p);
-    return {load256(b.qs), f16(b.d), 0.0f};
+    return {load256(b.qs), bcast_f16(b.d), 0.0f};
   }
 };
 struct PrepQ4_0 {
@@ -116,8 +130,8 @@ struct PrepQ4_0 {
   static constexpr bool kSigned = false, kOffset = true;
   static Prepped prep(const uint8_t* p) {
     const auto& b = *reinterpret_cast<const BlockQ4_0*>(p);
-    const float d = f16(b.d);
-    return {nibbles_32(b.qs), d, -8.0f * d};
+    const __m256 d = bcast_f16(b.d);
+    return {nibbles_32(b.qs), d, -8.0f * _mm256_cvtss_f32(d)};
   }
 };
 struct PrepQ4_1 {
@@ -125,7 +139,7 @@ struct PrepQ4_1 {
   static constexpr bool kSigned = false, kOffset = true;
   static Prepped prep(const uint8_t* p) {
     const auto& b = *reinterpret_cast<const BlockQ4_1*>(p);
-    return {nibbles_32(b.qs), f16(b.d), f16(b.m)};
+    return {nibbles_32(b.qs), bcast_f16(b.d), f16(b.m)};
   }
 };
 static inline __m256i q5_codes(const uint8_t* qs, const uint8_t* qh) {
@@ -138,8 +152,8 @@ struct PrepQ5_0 {
   static constexpr bool kSigned = false, kOffset = true;
   static Prepped prep(const uint8_t* p) {
     const auto& b = *reinterpret_cast<const BlockQ5_0*>(p);
-    const float d = f16(b.d);
-    return {q5_codes(b.qs, b.qh), d, -16.0f * d};
+    const __m256 d = bcast_f16(b.d);
+    return {q5_codes(b.qs, b.qh), d, -16.0f * _mm256_cvtss_f32(d)};
   }
 };
 struct PrepQ5_1 {
@@ -147,21 +161,19 @@ struct PrepQ5_1 {
   static constexpr bool kSigned = false, kOffset = true;
   static Prepped prep(const uint8_t* p) {
     const auto& b = *reinterpret_cast<const BlockQ5_1*>(p);
-    return {q5_codes(b.qs, b.qh), f16(b.d), f16(b.m)};
+    return {q5_codes(b.qs, b.qh), bcast_f16(b.d), f16(b.m)};
   }
 };
+/// The e2m1 codes (doubled, signed int8) of kMxfp4Values in both 128-bit halves, for pshufb.
+static inline __m256i mxfp4_table() {
+  return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kMxfp4Values)));
+}
 struct PrepMxfp4 {
   static constexpr int kBytes = 17;
   static constexpr bool kSigned = true, kOffset = false;
   static Prepped prep(const uint8_t* p) {
     const auto& b = *reinterpret_cast<const BlockMXFP4*>(p);
-    const __m256i table =
-        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kMxfp4Values)));
-    // 2^(E-128) from bits; E = 0, 1 give the subnormals 2^-128, 2^-127.
-    const uint32_t bits = b.e >= 2 ? static_cast<uint32_t>(b.e - 1) << 23 : 0x00200000u << b.e;
-    float scale;
-    __builtin_memcpy(&scale, &bits, 4);
-    return {_mm256_shuffle_epi8(table, nibbles_32(b.qs)), scale, 0.0f};
+    return {_mm256_shuffle_epi8(mxfp4_table(), nibbles_32(b.qs)), _mm256_broadcast_ss(&kE8m0Half[b.e]), 0.0f};
   }
 };
 struct PrepIq4nl {
@@ -171,17 +183,27 @@ struct PrepIq4nl {
     const auto& b = *reinterpret_cast<const BlockIQ4_NL*>(p);
     const __m256i table =
         _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
-    return {_mm256_shuffle_epi8(table, nibbles_32(b.qs)), f16(b.d), 0.0f};
+    return {_mm256_shuffle_epi8(table, nibbles_32(b.qs)), bcast_f16(b.d), 0.0f};
   }
 };
+
+/// Σ over one block of weight codes × activation codes: 8 i32 lanes.
+template <class P>
+static inline __m256 block_sum(const Prepped& r, const ActQ8x32& ab) {
+  const __m256i qa = load256(ab.qs);
+  const __m256i s = P::kSigned ? dot_i8_signed(r.q, qa) : dot_u8_i8(r.q, qa);
+  return _mm256_cvtepi32_ps(s);
+}
 
 template <class P, int N>
 void dot32_n(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, float* out) {
   const uint64_t nb = cols / 32;
   const ActQ8x32* act[N];
+#pragma GCC unroll 4
   for (int t = 0; t < N; ++t) act[t] = reinterpret_cast<const ActQ8x32*>(a + t * a_stride);
   __m256 acc[N];
   float off[N];
+#pragma GCC unroll 4
   for (int t = 0; t < N; ++t) {
     acc[t] = _mm256_setzero_ps();
     off[t] = 0.0f;
@@ -193,10 +215,8 @@ void dot32_n(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_strid
       const Prepped r0 = P::prep(w + blk * P::kBytes), r1 = P::prep(w + (blk + 1) * P::kBytes);
       const ActQ8x32& a0 = act[0][blk];
       const ActQ8x32& a1 = act[0][blk + 1];
-      const __m256i s0 = P::kSigned ? dot_i8_signed(r0.q, load256(a0.qs)) : dot_u8_i8(r0.q, load256(a0.qs));
-      const __m256i s1 = P::kSigned ? dot_i8_signed(r1.q, load256(a1.qs)) : dot_u8_i8(r1.q, load256(a1.qs));
-      acc[0] = _mm256_fmadd_ps(_mm256_set1_ps(r0.d * a0.d), _mm256_cvtepi32_ps(s0), acc[0]);
-      acc1 = _mm256_fmadd_ps(_mm256_set1_ps(r1.d * a1.d), _mm256_cvtepi32_ps(s1), acc1);
+      acc[0] = _mm256_fmadd_ps(_mm256_mul_ps(r0.d, _mm256_broadcast_ss(&a0.d)), block_sum<P>(r0, a0), acc[0]);
+      acc1 = _mm256_fmadd_ps(_mm256_mul_ps(r1.d, _mm256_broadcast_ss(&a1.d)), block_sum<P>(r1, a1), acc1);
       if constexpr (P::kOffset) off[0] += r0.off * a0.s + r1.off * a1.s;
     }
     acc[0] = _mm256_add_ps(acc[0], acc1);
@@ -205,69 +225,46 @@ void dot32_n(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_strid
     const Prepped r = P::prep(w + blk * P::kBytes);
     // The |w| half of the sign trick is shared by all tokens.
     const __m256i qabs = P::kSigned ? _mm256_sign_epi8(r.q, r.q) : r.q;
+#pragma GCC unroll 4
     for (int t = 0; t < N; ++t) {
       const ActQ8x32& ab = act[t][blk];
       const __m256i qa = load256(ab.qs);
       const __m256i p = _mm256_maddubs_epi16(qabs, P::kSigned ? _mm256_sign_epi8(qa, r.q) : qa);
       const __m256i s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-      acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(r.d), _mm256_broadcast_ss(&ab.d)),
-                               _mm256_cvtepi32_ps(s), acc[t]);
+      acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(r.d, _mm256_broadcast_ss(&ab.d)), _mm256_cvtepi32_ps(s), acc[t]);
       if constexpr (P::kOffset) off[t] += r.off * ab.s;
     }
   }
+#pragma GCC unroll 4
   for (int t = 0; t < N; ++t) out[t] = hsum(acc[t]) + off[t];
 }
 
-/// MXFP4 decode (one token) two blocks per 256-bit register: block A in the low 128-bit half, block B in
-/// the high half, so nibble split, table lookup and the integer dot run once per pair.
+/// MXFP4 decode (one token), four blocks per step on two accumulators: a block's 32 codes come from one
+/// broadcast load, one variable shift, a mask and a table lookup; its scale is one table load.
 void dot_mxfp4_1(uint64_t cols, const uint8_t* w, const uint8_t* a, float* out) {
   const uint64_t nb = cols / 32;
   const auto* blocks = reinterpret_cast<const BlockMXFP4*>(w);
   const auto* act = reinterpret_cast<const ActQ8x32*>(a);
-  const __m256i table =
-      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kMxfp4Values)));
+  const __m256i table = mxfp4_table();
+  const __m256i shift = _mm256_setr_epi64x(0, 0, 4, 4);
   const __m256i m4 = _mm256_set1_epi8(0x0F);
+  auto block = [&](uint64_t i) {
+    const BlockMXFP4& b = blocks[i];
+    const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs)));
+    const __m256i q = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srlv_epi64(v, shift), m4));
+    const __m256i s = dot_i8_signed(q, load256(act[i].qs));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_broadcast_ss(&kE8m0Half[b.e]));
+  };
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  auto scale = [](uint8_t e) {
-    const uint32_t bits = e >= 2 ? static_cast<uint32_t>(e - 1) << 23 : 0x00200000u << e;
-    float f;
-    __builtin_memcpy(&f, &bits, 4);
-    return f;
-  };
-  auto pair = [&](uint64_t i) {
-    const BlockMXFP4& ba = blocks[i];
-    const BlockMXFP4& bb = blocks[i + 1];
-    const __m256i v =
-        _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(bb.qs), reinterpret_cast<const __m128i*>(ba.qs));
-    const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, m4));
-    const __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
-    const ActQ8x32& qa = act[i];
-    const ActQ8x32& qb = act[i + 1];
-    const __m256i alo =
-        _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(qb.qs), reinterpret_cast<const __m128i*>(qa.qs));
-    const __m256i ahi = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(qb.qs + 16),
-                                            reinterpret_cast<const __m128i*>(qa.qs + 16));
-    // |KV| <= 12: the two maddubs results add without i16 overflow.
-    const __m256i p =
-        _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(alo, lo)),
-                         _mm256_maddubs_epi16(_mm256_sign_epi8(hi, hi), _mm256_sign_epi8(ahi, hi)));
-    const __m256i s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-    const __m256 d = _mm256_set_m128(_mm_set1_ps(scale(bb.e) * qb.d), _mm_set1_ps(scale(ba.e) * qa.d));
-    return _mm256_mul_ps(d, _mm256_cvtepi32_ps(s));
-  };
   uint64_t i = 0;
   for (; i + 4 <= nb; i += 4) {
-    acc0 = _mm256_add_ps(acc0, pair(i));
-    acc1 = _mm256_add_ps(acc1, pair(i + 2));
+    acc0 = _mm256_fmadd_ps(block(i), _mm256_broadcast_ss(&act[i].d), acc0);
+    acc1 = _mm256_fmadd_ps(block(i + 1), _mm256_broadcast_ss(&act[i + 1].d), acc1);
+    acc0 = _mm256_fmadd_ps(block(i + 2), _mm256_broadcast_ss(&act[i + 2].d), acc0);
+    acc1 = _mm256_fmadd_ps(block(i + 3), _mm256_broadcast_ss(&act[i + 3].d), acc1);
   }
-  for (; i + 2 <= nb; i += 2) acc0 = _mm256_add_ps(acc0, pair(i));
-  float sum = hsum(_mm256_add_ps(acc0, acc1));
-  if (i < nb) {
-    float tail;
-    dot32_n<PrepMxfp4, 1>(32, w + i * 17, reinterpret_cast<const uint8_t*>(act + i), 0, &tail);
-    sum += tail;
-  }
-  *out = sum;
+  for (; i < nb; ++i) acc0 = _mm256_fmadd_ps(block(i), _mm256_broadcast_ss(&act[i].d), acc0);
+  *out = hsum(_mm256_add_ps(acc0, acc1));
 }
 
 void dot_mxfp4(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, int ntok, float* out) {

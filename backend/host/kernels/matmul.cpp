@@ -83,9 +83,9 @@ void matmul(DType type, const void* w, uint64_t rows, uint64_t cols, const float
     act_stride = kernels::act_row_bytes(kernel.act, cols);
     act_buf.reset(new uint8_t[m * act_stride]);
     uint8_t* dst = act_buf.get();
+    const auto quantize = isa == KernelIsa::kAvx2 ? kernels::quantize_act_row_avx2 : kernels::quantize_act_row;
 #pragma omp parallel for num_threads(threads) schedule(static) if (m > 1 && m * cols >= 65536)
-    for (uint64_t i = 0; i < m; ++i)
-      kernels::quantize_act_row(kernel.act, x + i * cols, cols, dst + i * act_stride);
+    for (uint64_t i = 0; i < m; ++i) quantize(kernel.act, x + i * cols, cols, dst + i * act_stride);
     act = act_buf.get();
   }
 

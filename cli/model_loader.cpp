@@ -1,0 +1,72 @@
+#include "cli/model_loader.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "cli/progress_bar.h"
+#include "common/error.h"
+#include "model/arch/deepseek2_config.h"
+
+namespace mixcl::cli {
+
+void add_model_flags(CLI::App* cmd, ModelFlags& flags) {
+  cmd->add_option("-m,--model", flags.model, "Model file (deepseek2 GGUF; the first shard of a split model)")
+      ->required();
+  cmd->add_option("-c,--context", flags.context, "KV cache size in tokens");
+  cmd->add_option("-b,--batch", flags.batch, "Most tokens per forward step (longer prompts are split)")
+      ->capture_default_str();
+  cmd->add_option("--kv-type", flags.kv_type, "KV cache type: f16 (default) or f32");
+  add_device_flags(cmd, flags.devices);
+}
+
+std::unique_ptr<gguf::GgufFile> open_deepseek2(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) fail("model file '{}' not found (-m)", path);
+  if (std::filesystem::is_directory(path, ec)) fail("-m {}: is a folder; give the .gguf file", path);
+  auto file = std::make_unique<gguf::GgufFile>(gguf::GgufFile::open(path));
+  const std::string& arch = file->architecture();
+  if (arch != "deepseek2")
+    fail("{}: general.architecture is '{}'; mixcl runs only 'deepseek2' models (DeepSeek V2/V3/R1, Kimi-K2, "
+         "Moonlight)",
+         path, arch.empty() ? "(missing)" : arch);
+  return file;
+}
+
+LoadedModel load_model(std::unique_ptr<gguf::GgufFile> file, const ModelFlags& flags, uint32_t context) {
+  LoadedModel m;
+  m.file = std::move(file);
+  m.devices = select_devices(flags.devices);
+  scheduler::ExecutorOptions options;
+  options.context = context;
+  if (flags.batch == 0) fail("-b 0: the batch must hold at least one token");
+  options.batch = flags.batch;
+  if (flags.kv_type == "f16" || flags.kv_type == "F16") options.kv_type = DType::F16;
+  else if (flags.kv_type == "f32" || flags.kv_type == "F32") options.kv_type = DType::F32;
+  else if (!flags.kv_type.empty()) fail("--kv-type {}: expected f16 or f32", flags.kv_type);
+  else if (m.devices.kv_type) options.kv_type = *m.devices.kv_type;
+  options.placement = m.devices.placement(arch::from_gguf(*m.file).n_layer);
+  ProgressBar bar("loading");
+  options.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
+  const auto t0 = std::chrono::steady_clock::now();
+  m.executor = std::make_unique<scheduler::Executor>(*m.file, m.devices.used, options);
+  bar.finish();
+  m.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  spdlog::debug("loaded {} on {} in {:.2f} s", m.file->path(), m.devices.describe(), m.load_seconds);
+  return m;
+}
+
+void print_memory_report(const scheduler::Executor& executor) {
+  for (const scheduler::DeviceMemoryReport& r : executor.memory_report()) {
+    std::string line = fmt::format("mixcl: memory {}: weights {}", r.device, format_bytes(r.weights));
+    if (r.mapped) line += fmt::format(" + {} mapped from the file", format_bytes(r.mapped));
+    line += fmt::format(", KV cache {}, scratch {}, peak {}", format_bytes(r.kv_cache), format_bytes(r.scratch),
+                        format_bytes(r.peak));
+    if (r.budget) line += fmt::format(" of {} budget", format_bytes(r.budget));
+    fmt::print(stderr, "{}\n", line);
+  }
+}
+
+}  // namespace mixcl::cli

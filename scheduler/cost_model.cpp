@@ -1,0 +1,68 @@
+#include "scheduler/cost_model.h"
+
+#include <cmath>
+
+namespace mixcl::scheduler {
+namespace {
+
+constexpr double kGiga = 1e9;
+
+// A given figure in G-units, or the default with a note of which field fell back.
+double pick(double given, double fallback, const char* field, std::vector<std::string>* defaulted) {
+  if (given > 0) return given * kGiga;
+  if (defaulted) defaulted->push_back(field);
+  return fallback * kGiga;
+}
+
+}  // namespace
+
+Speeds resolve_speeds(const DeviceSpeeds& given, bool host, bool unified, const CostParams& params,
+                      std::vector<std::string>* defaulted) {
+  Speeds s;
+  s.read_bps = pick(given.read_gbps, host ? params.host_read_gbps : params.accel_read_gbps, "read_gbps", defaulted);
+  s.flops = pick(given.fp32_gflops, host ? params.host_gflops : params.accel_gflops, "fp32_gflops", defaulted);
+  if (!host && !unified) {
+    s.h2d_bps = pick(given.h2d_gbps, params.link_gbps, "h2d_gbps", defaulted);
+    s.d2h_bps = pick(given.d2h_gbps, params.link_gbps, "d2h_gbps", defaulted);
+  }
+  s.step_overhead_s = host ? params.host_step_overhead_s : params.accel_step_overhead_s;
+  s.unified = unified;
+  return s;
+}
+
+StepTime step_time(const Work& work, const Speeds& speeds) {
+  StepTime t;
+  t.read_s = work.bytes / speeds.read_bps;
+  t.compute_s = work.flops / speeds.flops;
+  t.overhead_s = speeds.step_overhead_s;
+  return t;
+}
+
+double transfer_time(double bytes, const Speeds* from, const Speeds* to, const CostParams& params) {
+  if (from == to) return 0;
+  double t = 0;
+  // Each device end crossed costs its link; a unified-memory device shares the host's memory.
+  if (from != nullptr) t += params.transfer_latency_s + (from->unified ? 0.0 : bytes / from->d2h_bps);
+  if (to != nullptr) t += params.transfer_latency_s + (to->unified ? 0.0 : bytes / to->h2d_bps);
+  return t;
+}
+
+Work matmul_work(double bytes, double params, double tokens) { return Work{bytes, 2.0 * params * tokens}; }
+
+Work attention_core_work(const arch::Deepseek2Config& c, double tokens, double positions, double read_positions,
+                         double kv_elem_bytes) {
+  const double lkv = c.kv_lora_rank, dr = c.rope_dim, h = c.n_head;
+  Work w;
+  // Per head and position: scores over Lkv + dr values, then the weighted sum over Lkv values.
+  w.flops = tokens * h * positions * (2.0 * (lkv + dr) + 2.0 * lkv);
+  w.bytes = read_positions * (lkv + dr) * kv_elem_bytes;
+  return w;
+}
+
+double experts_touched(uint32_t n_expert, uint32_t k, double tokens) {
+  if (n_expert == 0) return 0;
+  const double x = n_expert;
+  return x * (1.0 - std::pow(1.0 - static_cast<double>(k) / x, tokens));
+}
+
+}  // namespace mixcl::scheduler

@@ -1,0 +1,81 @@
+#pragma once
+// Roofline cost model of the planner (docs/plan.md): a step costs max(bytes read ÷ read bandwidth,
+// flops ÷ compute) plus a fixed per-step overhead; activations that cross devices cost bytes ÷ link
+// bandwidth plus a per-copy latency. No weights are touched: only sizes and speeds.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/arch/deepseek2_config.h"
+#include "scheduler/profile.h"
+
+namespace mixcl::scheduler {
+
+/// Figures the profile does not give: used where a DeviceSpeeds field is 0, and the fixed overheads.
+struct CostParams {
+  double host_read_gbps = 20;       // default host DRAM read bandwidth
+  double host_gflops = 100;         // default host compute
+  double accel_read_gbps = 100;     // default accelerator memory read bandwidth
+  double accel_gflops = 1000;       // default accelerator compute
+  double link_gbps = 8;             // default host<->device copy bandwidth
+  double host_step_overhead_s = 5e-6;    // fixed cost of one step on the host (threads wake, barrier)
+  double accel_step_overhead_s = 20e-6;  // fixed cost of one step on an accelerator (kernel launches)
+  double transfer_latency_s = 10e-6;     // fixed cost of one copy between places
+};
+
+/// Resolved speeds of one place that runs steps (SI units, never 0).
+struct Speeds {
+  double read_bps = 0;         // bytes/s read from its memory
+  double flops = 0;            // flop/s
+  double h2d_bps = 0;          // bytes/s host -> this place (unused for the host)
+  double d2h_bps = 0;          // bytes/s this place -> host
+  double step_overhead_s = 0;  // seconds per step
+  bool unified = false;        // shares DRAM with the host: copies cost only the latency
+};
+
+/// Resolves the profile's speeds (GB/s, GFLOPS; 0 = unknown) of the host (`host` true) or an accelerator;
+/// appends "read_gbps", ... to `defaulted` for each field that fell back to `params`.
+Speeds resolve_speeds(const DeviceSpeeds& given, bool host, bool unified, const CostParams& params,
+                      std::vector<std::string>* defaulted = nullptr);
+
+/// Bytes read and flops done by one step.
+struct Work {
+  double bytes = 0;
+  double flops = 0;
+  Work& operator+=(const Work& o) {
+    bytes += o.bytes;
+    flops += o.flops;
+    return *this;
+  }
+};
+
+/// Predicted time of one step on one place.
+struct StepTime {
+  double read_s = 0;      // bytes ÷ read bandwidth
+  double compute_s = 0;   // flops ÷ compute
+  double overhead_s = 0;  // fixed per-step cost
+  /// max(read, compute) + overhead.
+  double total() const { return (read_s > compute_s ? read_s : compute_s) + overhead_s; }
+  /// True when reading memory, not compute, sets the time.
+  bool memory_bound() const { return read_s >= compute_s; }
+};
+
+/// Roofline time of `work` on a place with `speeds`.
+StepTime step_time(const Work& work, const Speeds& speeds);
+
+/// Seconds to copy `bytes` from place `from` to place `to` (nullptr = the host): over the device's link
+/// (device -> device goes through the host: d2h then h2d), latency per link crossed; 0 when from == to.
+double transfer_time(double bytes, const Speeds* from, const Speeds* to, const CostParams& params);
+
+/// Work of a weight matrix of `params` elements stored in `bytes`, applied to `tokens` tokens.
+Work matmul_work(double bytes, double params, double tokens);
+/// Work of absorbed MLA attention itself (projections excluded) for `tokens` tokens, each attending to
+/// `positions` cached positions on average; the cache (Lkv + dr values per position, `kv_elem_bytes`
+/// each) is read once per step over `read_positions` positions.
+Work attention_core_work(const arch::Deepseek2Config& c, double tokens, double positions, double read_positions,
+                         double kv_elem_bytes);
+/// Expected number of distinct experts a batch of `tokens` tokens selects when each picks k of X uniformly:
+/// X (1 - (1 - k/X)^tokens).
+double experts_touched(uint32_t n_expert, uint32_t k, double tokens);
+
+}  // namespace mixcl::scheduler

@@ -1,0 +1,152 @@
+#include "scheduler/executor/forward_steps.h"
+
+#include <algorithm>
+
+namespace mixcl::scheduler::exec {
+namespace {
+
+using backend::View;
+
+// `v` moved on by `bytes`.
+View at(View v, uint64_t bytes) { return {v.buffer, v.offset + bytes}; }
+
+}  // namespace
+
+void ForwardSteps::follow(size_t to, uint64_t bytes) {
+  if (to == cur_) return;
+  ctx_.stager->move(dev(cur_), scratch(cur_).x, dev(to), scratch(to).x, bytes);
+  cur_ = to;
+}
+
+void ForwardSteps::embed(std::span<const int32_t> tokens, uint32_t pos0) {
+  const auto& g = ctx_.weights->global;
+  backend::Device& d = dev(g.embd_device);
+  Scratch& s = scratch(g.embd_device);
+  // Ids live at their positions, so a later batch never overwrites ids an earlier one may still read.
+  const View ids = at(s.tokens, uint64_t{pos0} * 4);
+  d.wait_for(d.upload(*ids.buffer, ids.offset, tokens.data(), tokens.size() * 4));
+  d.get_rows(g.token_embd, ids, s.x, tokens.size());
+  cur_ = g.embd_device;
+}
+
+void ForwardSteps::attention(uint32_t layer, uint32_t m, uint32_t pos0) {
+  const auto& c = *ctx_.config;
+  const AttentionWeights& w = ctx_.weights->attention[layer];
+  const uint64_t E = c.n_embd, H = c.n_head, Lkv = c.kv_lora_rank, dr = c.rope_dim, dn = c.nope_dim,
+                 dv = c.v_head_dim, qk = dn + dr, kvw = Lkv + dr;
+  follow(w.device, m * E * 4);
+  backend::Device& d = dev(w.device);
+  Scratch& s = scratch(w.device);
+  const View positions = at(s.positions, uint64_t{pos0} * 4);
+
+  d.rmsnorm(s.x, w.attn_norm, s.h, m, E, c.rms_eps);
+  if (w.q_lora) {
+    d.matmul(w.q_a, s.h, s.cq, m);
+    d.rmsnorm(s.cq, w.q_a_norm, s.cq_n, m, c.q_lora_rank, c.rms_eps);
+    d.matmul(w.q_b, s.cq_n, s.q, m);
+  } else {
+    d.matmul(w.q, s.h, s.q, m);
+  }
+  // Cache rows: [RMSNorm(c) | RoPE(k_pe)]; the norm runs on a packed copy of the latent parts.
+  d.matmul(w.kv_a, s.h, s.kva, m);
+  d.rope(s.kva, positions, m, 1, kvw, Lkv, ctx_.rope);
+  d.copy_2d(s.kva, kvw * 4, s.lat_a, Lkv * 4, Lkv * 4, m);
+  d.rmsnorm(s.lat_a, w.kv_a_norm, s.lat_b, m, Lkv, c.rms_eps);
+  d.copy_2d(s.lat_b, Lkv * 4, s.kva, kvw * 4, Lkv * 4, m);
+  d.convert(s.kva, ctx_.cache->row(layer, pos0), ctx_.cache->type(), m * kvw);
+
+  // Queries in the latent space: [Kb_i^T q_nope_i | RoPE(q_pe_i)] per head.
+  d.rope(s.q, positions, m, H, qk, dn, ctx_.rope);
+  d.copy_2d(at(s.q, dn * 4), qk * 4, at(s.q_full, Lkv * 4), kvw * 4, dr * 4, m * H);
+  for (uint64_t i = 0; i < H; ++i) {
+    if (m == 1) {
+      d.matmul(w.k_b[i], at(s.q, i * qk * 4), at(s.q_full, i * kvw * 4), 1);
+    } else {
+      d.copy_2d(at(s.q, i * qk * 4), H * qk * 4, s.nope, dn * 4, dn * 4, m);
+      d.matmul(w.k_b[i], s.nope, s.lat_a, m);
+      d.copy_2d(s.lat_a, Lkv * 4, at(s.q_full, i * kvw * 4), H * kvw * 4, Lkv * 4, m);
+    }
+  }
+  d.mla_attention(s.q_full, ctx_.cache->layer(layer), ctx_.cache->type(), s.att, m, pos0, H, Lkv, dr,
+                  ctx_.attn_scale);
+  // Back from the latent space per head: o_i = Vb_i ol_i.
+  for (uint64_t i = 0; i < H; ++i) {
+    if (m == 1) {
+      d.matmul(w.v_b[i], at(s.att, i * Lkv * 4), at(s.o, i * dv * 4), 1);
+    } else {
+      d.copy_2d(at(s.att, i * Lkv * 4), H * Lkv * 4, s.lat_a, Lkv * 4, Lkv * 4, m);
+      d.matmul(w.v_b[i], s.lat_a, s.v_tmp, m);
+      d.copy_2d(s.v_tmp, dv * 4, at(s.o, i * dv * 4), H * dv * 4, dv * 4, m);
+    }
+  }
+  d.matmul(w.out, s.o, s.attn_out, m);
+  d.add(s.x, s.attn_out, s.x, m * E);
+}
+
+void ForwardSteps::ffn(uint32_t layer, uint32_t m, std::vector<std::vector<int32_t>>* routes) {
+  const auto& c = *ctx_.config;
+  const FfnWeights& w = ctx_.weights->ffn[layer];
+  const uint64_t E = c.n_embd;
+  follow(w.device, m * E * 4);
+  backend::Device& d = dev(w.device);
+  Scratch& s = scratch(w.device);
+  d.rmsnorm(s.x, w.ffn_norm, s.h, m, E, c.rms_eps);
+  auto swiglu_ffn = [&](backend::Device& on, Scratch& sc, const backend::WeightView& gate,
+                        const backend::WeightView& up, const backend::WeightView& down) {
+    on.matmul(gate, sc.h, sc.ff_gate, m);
+    on.matmul(up, sc.h, sc.ff_up, m);
+    on.swiglu(sc.ff_gate, sc.ff_up, sc.ff_act, m * gate.rows);
+    on.matmul(down, sc.ff_act, sc.ff_out, m);
+  };
+  if (!w.moe) {
+    swiglu_ffn(d, s, w.gate, w.up, w.down);
+    d.add(s.x, s.ff_out, s.x, m * E);
+    return;
+  }
+  // A shared expert elsewhere starts first so that it overlaps the routed experts.
+  const bool shared_apart = w.shared && w.shared_device != w.device;
+  if (shared_apart) {
+    ctx_.stager->move(d, s.h, dev(w.shared_device), scratch(w.shared_device).h, m * E * 4);
+    swiglu_ffn(dev(w.shared_device), scratch(w.shared_device), w.sh_gate, w.sh_up, w.sh_down);
+  }
+  d.matmul(w.router, s.h, s.logits_r, m);
+  d.router(s.logits_r, w.router_bias, s.ids, s.weights, m, ctx_.router);
+  if (routes) {
+    const uint64_t k = c.n_expert_used;
+    std::vector<int32_t> ids(m * k);
+    d.download(*s.ids.buffer, s.ids.offset, ids.data(), ids.size() * 4).wait();
+    for (uint64_t t = 0; t < m; ++t) {
+      std::vector<int32_t> row(ids.begin() + t * k, ids.begin() + (t + 1) * k);
+      std::sort(row.begin(), row.end());
+      routes->push_back(std::move(row));
+    }
+  }
+  d.moe_ffn(w.experts, s.h, s.ids, s.weights, s.x, m, c.n_expert_used);  // x += routed experts
+  if (shared_apart) {
+    ctx_.stager->move(dev(w.shared_device), scratch(w.shared_device).ff_out, d, s.recv, m * E * 4);
+    d.add(s.x, s.recv, s.x, m * E);
+  } else if (w.shared) {
+    swiglu_ffn(d, s, w.sh_gate, w.sh_up, w.sh_down);
+    d.add(s.x, s.ff_out, s.x, m * E);
+  }
+}
+
+void ForwardSteps::head(uint32_t first, uint32_t m, float* out) {
+  const auto& c = *ctx_.config;
+  const auto& g = ctx_.weights->global;
+  const uint64_t E = c.n_embd, V = c.n_vocab;
+  // Only rows [first, m) are needed; the move brings rows [0, m) (cheap next to the head itself).
+  follow(g.head_device, m * E * 4);
+  backend::Device& d = dev(g.head_device);
+  Scratch& s = scratch(g.head_device);
+  for (uint32_t r = first; r < m; r += ctx_.head_rows) {
+    const uint32_t rows = std::min(ctx_.head_rows, m - r);
+    d.rmsnorm(at(s.x, uint64_t{r} * E * 4), g.output_norm, s.head_x, rows, E, c.rms_eps);
+    d.matmul(g.output, s.head_x, s.head_logits, rows);
+    // Waited at once: the next pass overwrites head_logits.
+    d.download(*s.head_logits.buffer, s.head_logits.offset, out + uint64_t{r - first} * V, uint64_t{rows} * V * 4)
+        .wait();
+  }
+}
+
+}  // namespace mixcl::scheduler::exec

@@ -1,0 +1,304 @@
+// The planner's predictions: the roofline cost of each step, activation copies between places, host and
+// accelerator overlap, expert streaming in prefill, and the phase totals with their bottleneck.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "common/error.h"
+#include "scheduler/plan_detail.h"
+
+namespace mixcl::scheduler::detail {
+namespace {
+
+constexpr double kActBytes = 4;     // activations cross devices as f32
+constexpr double kRouteBytes = 8;   // one expert id (i32) and its weight (f32)
+
+// Where the steps of one layer run, for the copies between them.
+struct LayerPlaces {
+  size_t attention = 0, router = 0, prev_residual = 0;
+  bool has_router = false;
+};
+
+const Speeds* place_speeds(const Plan& plan, size_t loc) {
+  return loc == plan.host() ? nullptr : &plan.speeds[loc];
+}
+
+LayerPlaces layer_places(const Plan& plan, int layer) {
+  LayerPlaces p;
+  p.prev_residual = plan.host();
+  for (const StepPlan& s : plan.steps) {
+    if (s.kind == StepKind::kEmbedding && layer == 0) p.prev_residual = s.location;
+    if (s.kind == StepKind::kAttention && s.layer == layer - 1) p.prev_residual = s.location;
+    if (s.kind == StepKind::kAttention && s.layer == layer) p.attention = s.location;
+    if (s.kind == StepKind::kRouter && s.layer == layer) {
+      p.router = s.location;
+      p.has_router = true;
+    }
+  }
+  return p;
+}
+
+// Location of the last layer's residual stream (input of the head).
+size_t last_residual(const Plan& plan) {
+  size_t loc = plan.host();
+  for (const StepPlan& s : plan.steps)
+    if (s.kind == StepKind::kAttention || s.kind == StepKind::kEmbedding) loc = s.location;
+  return loc;
+}
+
+double copy(const Plan& plan, double bytes, size_t from, size_t to, double* moved) {
+  if (from == to || bytes == 0) return 0;
+  *moved += bytes;
+  return transfer_time(bytes, place_speeds(plan, from), place_speeds(plan, to), plan.options.cost);
+}
+
+}  // namespace
+
+StepCost step_cost(const Plan& plan, const StepPlan& step, bool prefill) {
+  const arch::Deepseek2Config& c = plan.config;
+  const double t = prefill ? plan.options.batch : 1.0;
+  const double act = kActBytes * c.n_embd * t;
+  const size_t loc = step.location;
+  StepCost cost;
+  Work work;
+  double moved = 0, transfer_s = 0;
+  if (step.kind == StepKind::kEmbedding) {
+    const TensorPlan* embd = plan.find("token_embd.weight");
+    if (embd != nullptr) work.bytes = t * static_cast<double>(embd->bytes) / c.n_vocab;  // one row per token
+  } else if (step.kind == StepKind::kHead) {
+    work = matmul_work(static_cast<double>(step.weight_bytes), step.params, 1.0);  // logits of the last token
+    transfer_s += copy(plan, kActBytes * c.n_embd, last_residual(plan), loc, &moved);
+    transfer_s += copy(plan, kActBytes * c.n_vocab, loc, plan.host(), &moved);
+  } else if (step.layer >= 0) {
+    const LayerPlaces p = layer_places(plan, step.layer);
+    switch (step.kind) {
+      case StepKind::kAttention: {
+        const double kvb = kv_elem_bytes(plan.kv_type);
+        const double pos = prefill ? (t + 1) / 2 : plan.options.decode_position;
+        const double read = prefill ? t : plan.options.decode_position;
+        work = matmul_work(static_cast<double>(step.weight_bytes), step.params, t);
+        work += attention_core_work(c, t, pos, read, kvb);
+        transfer_s += copy(plan, act, p.prev_residual, loc, &moved);
+        break;
+      }
+      case StepKind::kRouter:
+        work = matmul_work(static_cast<double>(step.weight_bytes), step.params, t);
+        transfer_s += copy(plan, act, p.attention, loc, &moved);
+        transfer_s += copy(plan, kRouteBytes * c.n_expert_used * t, loc, p.attention, &moved);
+        break;
+      case StepKind::kSharedExperts:
+      case StepKind::kDenseFfn:
+        work = matmul_work(static_cast<double>(step.weight_bytes), step.params, t);
+        transfer_s += copy(plan, act, p.attention, loc, &moved);
+        transfer_s += copy(plan, act, loc, p.attention, &moved);
+        break;
+      case StepKind::kRoutedExperts: {
+        const double per_bytes = static_cast<double>(step.weight_bytes) / c.n_expert;
+        const double per_params = step.params / c.n_expert;
+        const double touched = experts_touched(c.n_expert, c.n_expert_used, t);
+        work.bytes = touched * per_bytes;
+        work.flops = 2.0 * t * c.n_expert_used * per_params;
+        const size_t run_at = prefill && step.streamed ? step.stream_location : loc;
+        transfer_s += copy(plan, act, p.attention, run_at, &moved);
+        transfer_s += copy(plan, kRouteBytes * c.n_expert_used * t, p.has_router ? p.router : p.attention, run_at,
+                           &moved);
+        transfer_s += copy(plan, act, run_at, p.attention, &moved);
+        if (prefill && step.streamed) {
+          // The touched experts cross the link while the accelerator computes the previous ones.
+          const double link = copy(plan, work.bytes, loc, run_at, &moved);
+          const StepTime st = step_time(work, plan.speeds[run_at]);
+          cost.bytes = work.bytes;
+          cost.flops = work.flops;
+          cost.read_s = std::max(st.read_s, link);
+          cost.compute_s = st.compute_s;
+          cost.overhead_s = st.overhead_s;
+          cost.transfer_bytes = moved;
+          cost.transfer_s = transfer_s;
+          cost.seconds = std::max(cost.read_s, cost.compute_s) + cost.overhead_s + cost.transfer_s;
+          return cost;
+        }
+        break;
+      }
+      default: break;
+    }
+  }
+  const StepTime st = step_time(work, plan.speeds[loc]);
+  cost.bytes = work.bytes;
+  cost.flops = work.flops;
+  cost.read_s = st.read_s;
+  cost.compute_s = st.compute_s;
+  cost.overhead_s = st.overhead_s;
+  cost.transfer_bytes = moved;
+  cost.transfer_s = transfer_s;
+  cost.seconds = st.total() + transfer_s;
+  return cost;
+}
+
+double layer_seconds(const Plan& plan, int layer, bool prefill) {
+  double total = 0, shared = 0, routed = 0;
+  bool overlap = false;
+  for (const StepPlan& s : plan.steps) {
+    if (s.layer != layer || s.kind == StepKind::kHead || s.kind == StepKind::kEmbedding) continue;
+    const double sec = (prefill ? s.prefill : s.decode).seconds;
+    if (s.kind == StepKind::kSharedExperts) shared = sec;
+    else if (s.kind == StepKind::kRoutedExperts) {
+      routed = sec;
+      overlap = s.overlapped && !(prefill && s.streamed);
+    } else total += sec;
+  }
+  return total + (overlap ? std::max(shared, routed) : shared + routed);
+}
+
+namespace {
+
+// Resource names for the bottleneck report.
+struct Shares {
+  std::map<std::string, double> seconds;
+  std::map<std::string, std::map<std::string, double>> by_step;  // resource -> step kind -> seconds
+
+  void add(const std::string& resource, std::string_view step, double s) {
+    if (s <= 0) return;
+    seconds[resource] += s;
+    by_step[resource][std::string(step)] += s;
+  }
+  void add_step(const Plan& plan, const StepPlan& step, const StepCost& c, bool prefill) {
+    const size_t run_at = prefill && step.streamed ? step.stream_location : step.location;
+    const std::string& where = plan.locations[run_at];
+    const std::string_view kind = step_kind_name(step.kind);
+    if (prefill && step.streamed && c.read_s > c.compute_s)
+      add(where + " link (expert streaming)", kind, c.read_s);
+    else if (c.read_s >= c.compute_s)
+      add(where + " memory bandwidth", kind, c.read_s);
+    else
+      add(where + " compute", kind, c.compute_s);
+    add(where + " step overhead", kind, c.overhead_s);
+    add("activation copies", kind, c.transfer_s);
+  }
+};
+
+PhaseTime sum_phase(const Plan& plan, bool prefill) {
+  Shares shares;
+  double total = 0;
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const StepPlan& s = plan.steps[i];
+    const StepCost& c = prefill ? s.prefill : s.decode;
+    if (s.kind == StepKind::kSharedExperts || s.kind == StepKind::kRoutedExperts) continue;  // per layer below
+    total += c.seconds;
+    shares.add_step(plan, s, c, prefill);
+  }
+  // Shared and routed experts of each layer: summed, or the longer of the two when they overlap.
+  for (uint32_t layer = 0; layer < plan.config.n_layer; ++layer) {
+    const StepPlan *shared = nullptr, *routed = nullptr;
+    for (const StepPlan& s : plan.steps) {
+      if (s.layer != static_cast<int>(layer)) continue;
+      if (s.kind == StepKind::kSharedExperts) shared = &s;
+      if (s.kind == StepKind::kRoutedExperts) routed = &s;
+    }
+    const bool overlap = routed != nullptr && routed->overlapped && !(prefill && routed->streamed);
+    const auto sec = [&](const StepPlan* s) { return s ? (prefill ? s->prefill : s->decode).seconds : 0.0; };
+    if (overlap && shared != nullptr) {
+      const StepPlan* longer = sec(routed) >= sec(shared) ? routed : shared;
+      total += sec(longer);
+      shares.add_step(plan, *longer, prefill ? longer->prefill : longer->decode, prefill);
+    } else {
+      for (const StepPlan* s : {shared, routed}) {
+        if (s == nullptr) continue;
+        total += sec(s);
+        shares.add_step(plan, *s, prefill ? s->prefill : s->decode, prefill);
+      }
+    }
+  }
+  PhaseTime p;
+  p.seconds = total;
+  p.tokens = prefill ? plan.options.batch : 1.0;
+  p.tokens_per_s = total > 0 ? p.tokens / total : 0;
+  for (const auto& [resource, s] : shares.seconds) p.shares.emplace_back(resource, s);
+  std::stable_sort(p.shares.begin(), p.shares.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (!p.shares.empty() && total > 0) {
+    const std::string& top = p.shares.front().first;
+    std::string step;
+    double best = -1;
+    for (const auto& [kind, s] : shares.by_step[top])
+      if (s > best) {
+        best = s;
+        step = kind;
+      }
+    p.bottleneck = fmt::format("{} ({}): {:.0f}% of {} time", top, step, 100.0 * p.shares.front().second / total,
+                               prefill ? "prefill" : "decode");
+  }
+  return p;
+}
+
+}  // namespace
+
+std::pair<size_t, uint64_t> cost_plan(Plan& plan, const std::vector<uint64_t>& stream_room,
+                                      const SchedulingKnobs& knobs) {
+  for (StepPlan& s : plan.steps) {
+    s.streamed = false;
+    s.decode = step_cost(plan, s, false);
+    s.prefill = step_cost(plan, s, true);
+  }
+  // Prefill: host experts may be copied to an accelerator and computed there when that is faster (or when
+  // the batch reaches the profile's stream_experts_min_batch), if one layer's experts fit beside the plan.
+  size_t stream_loc = plan.host();
+  uint64_t buffer = 0;
+  for (StepPlan& s : plan.steps) {
+    if (s.kind != StepKind::kRoutedExperts || s.location != plan.host()) continue;
+    if (knobs.stream_experts_min_batch > 0 && plan.options.batch < knobs.stream_experts_min_batch) continue;
+    size_t best = plan.host();
+    const size_t attn = layer_places(plan, s.layer).attention;
+    if (attn != plan.host() && stream_room[attn] >= s.weight_bytes) best = attn;
+    for (size_t d = 0; d < plan.host() && best == plan.host(); ++d)
+      if (stream_room[d] >= s.weight_bytes) best = d;
+    if (best == plan.host()) continue;
+    if (stream_loc != plan.host() && best != stream_loc) continue;  // one stream buffer, on one device
+    StepPlan trial = s;
+    trial.streamed = true;
+    trial.stream_location = best;
+    const StepCost streamed = step_cost(plan, trial, true);
+    if (knobs.stream_experts_min_batch == 0 && streamed.seconds >= s.prefill.seconds) continue;
+    s.streamed = true;
+    s.stream_location = best;
+    s.prefill = streamed;
+    stream_loc = best;
+    buffer = std::max(buffer, s.weight_bytes);
+  }
+  plan.decode = sum_phase(plan, false);
+  plan.prefill = sum_phase(plan, true);
+  return {stream_loc, buffer};
+}
+
+uint64_t scratch_bytes(const arch::Deepseek2Config& c, uint32_t tokens, uint32_t context, bool head) {
+  const uint64_t t = tokens, e = c.n_embd, h = c.n_head;
+  const uint64_t ffn = std::max<uint64_t>(c.n_dense > 0 ? c.n_ff : 0,
+                                          uint64_t{c.n_expert_used} * c.n_ff_exp + uint64_t{c.n_expert_shared} * c.n_ff_exp);
+  // Live f32 buffers of one layer: residual, normed input and output (3 E), q, absorbed q, attention output
+  // in latent and value space, and the FFN's gate and up halves; attention scores in chunks of 512 positions.
+  uint64_t floats = t * (3 * e + h * c.qk_head_dim() + h * (c.kv_lora_rank + c.rope_dim) + h * c.kv_lora_rank +
+                         h * c.v_head_dim + 2 * ffn);
+  floats += h * t * std::min<uint64_t>(context, 512);
+  if (head) floats += t * c.n_vocab;
+  return floats * 4;
+}
+
+std::string layer_ranges(const std::vector<int>& layers) {
+  std::string out;
+  size_t i = 0;
+  while (i < layers.size()) {
+    size_t j = i;
+    while (j + 1 < layers.size() && layers[j + 1] == layers[j] + 1) ++j;
+    if (!out.empty()) out += ", ";
+    out += j == i ? fmt::format("{}", layers[i]) : fmt::format("{}-{}", layers[i], layers[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+uint32_t kv_elem_bytes(DType type) {
+  if (type == DType::F16) return 2;
+  if (type == DType::F32) return 4;
+  fail("KV cache type {} is not supported: use F16 or F32 (profile quant.kv_cache)", dtype_name(type));
+}
+
+}  // namespace mixcl::scheduler::detail

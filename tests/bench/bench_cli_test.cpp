@@ -1,0 +1,158 @@
+// `mixcl bench kernels` through the built binary: a tiny run parses as JSON with every required field, its
+// percentages are the speeds over the cached probe figures, a perturbed result is flagged, and md/csv work.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "backend/host/host_device.h"
+#include "backend/probe.h"
+
+namespace mixcl::bench {
+namespace {
+
+struct CommandResult {
+  int status;
+  std::string output;
+};
+
+// Runs a shell command, capturing stdout and the exit status.
+CommandResult run(const std::string& command) {
+  CommandResult r{-1, {}};
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  const int raw = ::pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+constexpr double kReadGbps = 12.5, kFp32Gflops = 150.0;
+
+// A private cache folder holding known probe figures for the host, so the CLI needs no probe and the
+// percentages can be checked exactly.
+class BenchCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("mixcl_bench_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    ::setenv("MIXCL_CACHE_DIR", dir_.c_str(), 1);
+    backend::HostDevice host;
+    backend::ProbeResult r;
+    r.device = host.name();
+    r.device_id = backend::probe_device_id(host);
+    r.read_gbps = kReadGbps;
+    r.fp32_gflops = kFp32Gflops;
+    r.measured_at = "2026-01-01T00:00:00Z";
+    backend::save_probe_results({r});
+  }
+  void TearDown() override {
+    ::unsetenv("MIXCL_CACHE_DIR");
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  CommandResult bench(const std::string& args) {
+    return run("MIXCL_CACHE_DIR='" + dir_.string() + "' " + MIXCL_BINARY + " bench kernels --device host " + args +
+               " 2>/dev/null");
+  }
+  std::filesystem::path dir_;
+};
+
+const char* const kTiny = "--op matvec,prefill -m 3 --type Q4_K,Q8_0 --shape 40x512 -r 1 --rotate-mib 0";
+
+TEST_F(BenchCli, JsonHasEveryFieldWithItsType) {
+  const CommandResult r = bench(std::string(kTiny) + " --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 4u);  // 2 formats x (matvec, prefill)
+  for (const auto& row : j) {
+    SCOPED_TRACE(row.dump());
+    for (const char* key : {"device", "op", "type", "shape", "check", "probe_source"}) {
+      ASSERT_TRUE(row.contains(key)) << key;
+      EXPECT_TRUE(row[key].is_string()) << key;
+    }
+    for (const char* key : {"gbps", "gflops", "pct_bandwidth", "pct_compute", "time_us", "read_gbps", "fp32_gflops"}) {
+      ASSERT_TRUE(row.contains(key)) << key;
+      ASSERT_TRUE(row[key].is_number()) << key;
+    }
+    for (const char* key : {"m", "reps", "bytes"}) {
+      ASSERT_TRUE(row.contains(key)) << key;
+      EXPECT_TRUE(row[key].is_number_integer()) << key;
+    }
+    EXPECT_EQ(row["device"], "host");
+    EXPECT_EQ(row["shape"], "40x512");
+    EXPECT_EQ(row["check"], "ok");
+    EXPECT_EQ(row["reps"], 1);
+    EXPECT_EQ(row["m"], row["op"] == "matvec" ? 1 : 3);
+    EXPECT_NE(row["probe_source"].get<std::string>().find("cache"), std::string::npos);
+    // Percentages are of the cached probe figures, not of anything measured now.
+    EXPECT_DOUBLE_EQ(row["read_gbps"].get<double>(), kReadGbps);
+    EXPECT_DOUBLE_EQ(row["fp32_gflops"].get<double>(), kFp32Gflops);
+    const double gbps = row["gbps"], gflops = row["gflops"];
+    EXPECT_GT(gbps, 0.0);
+    EXPECT_NEAR(row["pct_bandwidth"].get<double>(), 100.0 * gbps / kReadGbps, 1e-9 * gbps);
+    EXPECT_NEAR(row["pct_compute"].get<double>(), 100.0 * gflops / kFp32Gflops, 1e-9 * gflops);
+    // Bytes and flops over one time: GB/s × time = bytes.
+    EXPECT_NEAR(gbps * 1e9 * row["time_us"].get<double>() * 1e-6, row["bytes"].get<double>(),
+                1e-6 * row["bytes"].get<double>());
+  }
+  EXPECT_EQ(run(std::string("MIXCL_CACHE_DIR='") + dir_.string() + "' " + MIXCL_BINARY + " bench kernels --device host " +
+                kTiny + " -o json 2>/dev/null")
+                .status,
+            0);
+}
+
+TEST_F(BenchCli, APerturbedResultIsFlaggedAndFailsTheRun) {
+  const CommandResult r = bench(std::string(kTiny) + " --json --corrupt-results");
+  EXPECT_NE(r.status, 0) << "a failed check must give a non-zero exit status";
+  const auto j = nlohmann::json::parse(r.output);  // the table is still printed
+  ASSERT_EQ(j.size(), 4u);
+  for (const auto& row : j) {
+    EXPECT_EQ(row["check"], "FAILED") << row.dump();
+    EXPECT_TRUE(row["gbps"].is_null());
+    EXPECT_TRUE(row["pct_bandwidth"].is_null());
+    EXPECT_TRUE(row["error"].is_string());
+  }
+}
+
+TEST_F(BenchCli, MarkdownAndCsv) {
+  const CommandResult md = bench(std::string(kTiny) + " --type Q8_0 --op matvec");
+  ASSERT_EQ(md.status, 0) << md.output;
+  EXPECT_EQ(md.output.rfind("| device", 0), 0u) << md.output;
+  EXPECT_NE(md.output.find("| Q8_0 "), std::string::npos) << md.output;
+  EXPECT_NE(md.output.find("rows x cols"), std::string::npos) << "the shape convention must be stated";
+  const CommandResult csv = bench(std::string(kTiny) + " --type Q8_0 --op matvec -o csv");
+  ASSERT_EQ(csv.status, 0) << csv.output;
+  const std::string header = csv.output.substr(0, csv.output.find('\n'));
+  for (const char* key : {"device", "op", "type", "shape", "gbps", "gflops", "pct_bandwidth", "pct_compute"})
+    EXPECT_NE(header.find(key), std::string::npos) << key << " in " << header;
+  EXPECT_EQ(std::count(csv.output.begin(), csv.output.end(), '\n'), 2) << csv.output;
+}
+
+TEST_F(BenchCli, BadArgumentsAreClearErrors) {
+  const auto r = run(std::string(MIXCL_BINARY) + " bench kernels --device nosuch --rotate-mib 0 2>&1");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("nosuch"), std::string::npos) << r.output;
+  const auto t = run(std::string(MIXCL_BINARY) + " bench kernels --device host --type Q9_X 2>&1");
+  EXPECT_NE(t.status, 0);
+  EXPECT_NE(t.output.find("Q9_X"), std::string::npos) << t.output;
+  const auto m = run(std::string(MIXCL_BINARY) + " bench 2>&1");
+  EXPECT_NE(m.status, 0);
+  EXPECT_NE(m.output.find("-m"), std::string::npos) << m.output;
+}
+
+}  // namespace
+}  // namespace mixcl::bench

@@ -1,0 +1,63 @@
+#include "tests/model_forward/engine_expect.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace mixcl::test {
+namespace {
+
+std::string describe(const RouteDiff& d) {
+  return fmt::format("MoE layer {} position {}: reference chose [{}], engine [{}] instead; reference score gap {:.3g}",
+                     d.moe_layer, d.pos, fmt::join(d.ref_only, ","), fmt::join(d.engine_only, ","), d.margin);
+}
+
+}  // namespace
+
+Measured expect_matches_reference(const LoadedModel& m, const EngineRun& run, double logit_bound, double tie_eps,
+                                  const std::string& label) {
+  Measured out;
+  const size_t vocab = m.written.n_vocab;
+  EXPECT_EQ(run.logits.size(), m.tokens.size() * vocab) << label;
+  RouteCheck rc = compare_routes(m.ref_out, m.ref.hp, run.routes);
+  if (!rc.error.empty()) {
+    ADD_FAILURE() << label << ": " << rc.error;
+    return out;
+  }
+  const reference::RefOutput* ref = &m.ref_out;
+  reference::RefOutput followed;
+  if (!rc.diffs.empty() && tie_eps > 0) {
+    reference::RefModel model = m.ref.model();
+    model.forced_experts = [&run](int64_t layer, int64_t pos) {
+      const auto& ids = run.routes[static_cast<size_t>(layer)][static_cast<size_t>(pos)];
+      return std::vector<int>(ids.begin(), ids.end());
+    };
+    followed = reference::reference_forward(model, m.tokens);
+    ref = &followed;
+    rc = compare_routes(followed, m.ref.hp, run.routes);
+    EXPECT_TRUE(rc.error.empty()) << label << ": " << rc.error;
+  }
+  out.route_diffs = rc.diffs.size();
+  out.tie_margin = rc.max_margin;
+  if (tie_eps == 0) {
+    EXPECT_TRUE(rc.diffs.empty()) << label << ": " << rc.diffs.size() << " routing differences, first: "
+                                  << (rc.diffs.empty() ? "" : describe(rc.diffs.front()));
+  }
+  size_t reported = 0;
+  for (const RouteDiff& d : rc.diffs)
+    if (d.margin > tie_eps && reported++ < 3)
+      ADD_FAILURE() << label << ": " << describe(d) << " is not a near-tie (<= " << tie_eps << ")";
+  const LogitCheck lc = compare_logits(*ref, run.logits, vocab, m.tokens.size());
+  EXPECT_TRUE(lc.error.empty()) << label << ": " << lc.error;
+  out.max_rel = lc.max_rel;
+  EXPECT_LE(lc.max_rel, logit_bound) << label << ": worst position " << lc.worst_pos << ", max abs error "
+                                     << lc.max_abs << (ref == &followed ? " (reference following the engine's experts)" : "");
+  std::printf("[measure] %-44s max_rel %.3e  route_diffs %zu/%zu  max_tie_margin %.3e\n", label.c_str(), out.max_rel,
+              out.route_diffs, rc.compared, out.tie_margin);
+  return out;
+}
+
+}  // namespace mixcl::test

@@ -1,0 +1,26 @@
+#pragma once
+// The gtest expectation shared by the forward checks: an engine run against the reference with the
+// logit bound and the near-tie policy of docs/model_check.md.
+#include <cstddef>
+#include <string>
+
+#include "tests/model_forward/engine_run.h"
+
+namespace mixcl::test {
+
+/// What one comparison with the reference measured.
+struct Measured {
+  double max_rel = 0;      // logit error / logit range, worst position
+  size_t route_diffs = 0;  // (layer, position) pairs where the engine's experts differ from the reference's
+  double tie_margin = 0;   // largest reference score gap among those differences
+};
+
+/// Expects `run` to match the reference of `m` at every position. With tie_eps == 0 routing must be identical.
+/// Otherwise, where the engine's experts differ, the reference is re-run following the engine's choices
+/// (RefModel::forced_experts) so every later position stays comparable, and each difference must be a near-tie:
+/// the reference's own score gap (compare_routes' margin) at most tie_eps. Logits: within logit_bound x the
+/// position's logit range. Prints a "[measure]" line with `label`.
+Measured expect_matches_reference(const LoadedModel& m, const EngineRun& run, double logit_bound, double tie_eps,
+                                  const std::string& label);
+
+}  // namespace mixcl::test

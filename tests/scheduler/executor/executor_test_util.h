@@ -1,0 +1,69 @@
+#pragma once
+// Shared helpers of the executor tests: tiny synthetic models in a temp folder, the host and PoCL devices,
+// an executor run, comparisons, and the double-precision reference model of a GGUF.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/host/host_device.h"
+#include "backend/opencl/opencl_device.h"
+#include "model/gguf/gguf_file.h"
+#include "model/synth/synth_model.h"
+#include "scheduler/executor.h"
+#include "tests/reference/deepseek2_reference.h"
+
+namespace mixcl::scheduler::test {
+
+/// Set once by main.
+void set_temp_dir(const std::string& dir);
+const std::filesystem::path& temp_dir();
+/// Where OpenCL kernels are cached (set once by main).
+void set_kernel_cache_dir(const std::string& dir);
+/// Drops the shared devices (before main returns).
+void release_devices();
+
+/// All types F32 (exact comparisons with the reference).
+synth::TypeChoice all_f32();
+/// Writes (once per process and name) a synthetic model of `geometry` and returns its path.
+std::filesystem::path synth_model(const std::string& name, const std::string& geometry, const synth::TypeChoice& types,
+                                  arch::MlaLayout mla = arch::MlaLayout::kSplit, uint64_t seed = 7);
+
+/// The host device of the process.
+backend::HostDevice& host();
+/// The PoCL devices of the process (two with POCL_DEVICES="pthread pthread"); empty without OpenCL.
+std::vector<backend::Device*> cl_devices();
+
+/// What a run returned, all logits and routes.
+struct RunOutput {
+  std::vector<float> logits;
+  std::vector<std::vector<std::vector<int32_t>>> routes;
+};
+/// Runs `tokens` through a fresh executor in chunks of `chunk` tokens per forward call.
+RunOutput run_model(const gguf::GgufFile& file, std::vector<backend::Device*> devices, ExecutorOptions options,
+              const std::vector<int32_t>& tokens, size_t chunk);
+/// Appends the result of one forward call.
+void append(RunOutput& run, ForwardResult&& r);
+
+/// Largest |a - b| and the range (max - min) of `a`.
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
+double value_range(const std::vector<float>& a);
+/// Expects logits within `rel` of the logit range and identical routes.
+void expect_same(const RunOutput& a, const RunOutput& b, double rel, const std::string& what);
+
+/// Some token ids below `vocab`.
+std::vector<int32_t> test_tokens(size_t n, uint32_t vocab, uint32_t seed = 3);
+
+/// Every tensor of a GGUF in double, viewed as the reference's model.
+struct RefFile {
+  reference::RefHparams hp;
+  std::map<std::string, reference::RefTensor, std::less<>> tensors;
+  reference::RefModel model() const;
+};
+RefFile load_reference(const gguf::GgufFile& file);
+
+}  // namespace mixcl::scheduler::test

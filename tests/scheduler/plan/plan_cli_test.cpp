@@ -1,0 +1,143 @@
+// `mixcl plan`: JSON that parses and agrees with the library, text output, a real GGUF file, shipped
+// profiles, and argument errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "model/gguf/gguf_file.h"
+#include "model/synth/synth_model.h"
+#include "scheduler/plan.h"
+#include "scheduler/profile.h"
+
+namespace mixcl::scheduler {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int status = -1;
+  std::string out;
+};
+
+// Runs the mixcl binary with `args` (stderr folded into the output).
+RunResult run_mixcl(const std::string& args) {
+  RunResult r;
+  const std::string cmd = std::string(MIXCL_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  const int st = pclose(pipe);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+class PlanCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / fmt::format("mixcl_plan_cli_{}", ::getpid());
+    fs::create_directories(dir_);
+    profile_ = dir_ / "one.yaml";
+    std::ofstream(profile_) << "name: one\n"
+                               "host:\n"
+                               "  dram_budget: 1GiB\n"
+                               "  speeds: {read_gbps: 50, fp32_gflops: 500}\n"
+                               "devices:\n"
+                               "  gpu0:\n"
+                               "    memory_budget: 3MiB\n"
+                               "    speeds: {read_gbps: 500, fp32_gflops: 5000, h2d_gbps: 10, d2h_gbps: 10}\n";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_, profile_;
+};
+
+TEST_F(PlanCli, JsonParsesAndMatchesTheLibrary) {
+  const RunResult r =
+      run_mixcl(fmt::format("plan --geometry tiny-v3 --types Q8_0 --profile {} -c 256 -b 8 --json", profile_.string()));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  const ModelInfo m = model_info("tiny-v3", "Q8_0");
+  PlanOptions o;
+  o.context = 256;
+  o.batch = 8;
+  const Plan plan = make_plan(m, load_profile(profile_), o);
+  EXPECT_EQ(j["tensors"].size(), m.tensors.size());
+  EXPECT_EQ(j["profile"], "one");
+  EXPECT_EQ(j["locations"], (nlohmann::json{"gpu0", "host"}));
+  EXPECT_DOUBLE_EQ(j["decode"]["tokens_per_s"].get<double>(), plan.decode.tokens_per_s);
+  for (const auto& t : j["tensors"])
+    EXPECT_EQ(t["location"], plan.locations[plan.find(t["name"].get<std::string>())->location]) << t["name"];
+  for (const auto& mem : j["memory"]) EXPECT_LE(mem["total"].get<uint64_t>(), mem["budget"].get<uint64_t>());
+  EXPECT_EQ(j["kv_cache"]["bytes"].get<uint64_t>(),
+            uint64_t{m.config.kv_lora_rank + m.config.rope_dim} * 256 * 2 * m.config.n_layer);
+}
+
+TEST_F(PlanCli, TextNamesPlacesSpeedsAndBottleneck) {
+  const RunResult r = run_mixcl(fmt::format("plan --geometry tiny-v3 --types Q8_0 --profile {} -c 256 -b 8",
+                                            profile_.string()));
+  ASSERT_EQ(r.status, 0) << r.out;
+  for (const char* want : {"memory", "gpu0", "host", "attention + KV cache of layers", "decode:", "prefill:",
+                           "bottleneck", "tokens/s"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+}
+
+TEST_F(PlanCli, PlansAGgufFileFromItsHeader) {
+  synth::SynthOptions so;
+  so.config = arch::geometry("tiny-v2-lite");
+  so.tokenizer_merges = 20;
+  const fs::path model = dir_ / "tiny.gguf";
+  synth::write_synth_model(model, so);
+  const RunResult r = run_mixcl(fmt::format("plan -m {} --profile {} -c 128 -b 4 --json", model.string(),
+                                            profile_.string()));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  const gguf::GgufFile file = gguf::GgufFile::open(model);
+  ASSERT_EQ(j["tensors"].size(), file.tensors().size());
+  for (size_t i = 0; i < file.tensors().size(); ++i) {
+    EXPECT_EQ(j["tensors"][i]["name"], std::string(file.tensors()[i].name));
+    EXPECT_EQ(j["tensors"][i]["file_bytes"].get<uint64_t>(), file.tensors()[i].nbytes);
+  }
+}
+
+TEST_F(PlanCli, ShippedProfilesByName) {
+  const RunResult r = run_mixcl("plan --geometry tiny-v3 --types Q4_K_M --profile cpu -c 256 -b 8");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("routed experts of layers 2-3 → host"), std::string::npos) << r.out;
+}
+
+TEST_F(PlanCli, ArgumentErrors) {
+  const RunResult both = run_mixcl(fmt::format("plan -m x.gguf --geometry v3 --profile {}", profile_.string()));
+  EXPECT_EQ(both.status, 1) << both.out;
+  EXPECT_NE(both.out.find("not both"), std::string::npos) << both.out;
+  const RunResult mix = run_mixcl(fmt::format("plan --geometry v3 --types Q9 --profile {}", profile_.string()));
+  EXPECT_EQ(mix.status, 1) << mix.out;
+  EXPECT_NE(mix.out.find("Q4_K_M"), std::string::npos) << mix.out;  // lists the known mixes
+  const RunResult big = run_mixcl(fmt::format("plan --geometry v3 --types Q4_K_M --profile {}", profile_.string()));
+  EXPECT_EQ(big.status, 1) << big.out;
+  EXPECT_NE(big.out.find("missing"), std::string::npos) << big.out;
+}
+
+// The docs' headline plan: DeepSeek-V3 Q4_K_M on the shipped 24 GB GPU + dual-socket Xeon template.
+TEST(PlanTemplates, V3OnGpu24DualXeon) {
+  const Profile p = load_profile(fs::path(MIXCL_SOURCE_DIR) / "profiles/templates/gpu24-dual-xeon.yaml");
+  const ModelInfo m = model_info("v3", "Q4_K_M");
+  const Plan plan = make_plan(m, p);
+  for (const MemoryUse& mem : plan.memory) EXPECT_LE(mem.total(), mem.budget) << mem.location;
+  for (uint32_t l = 0; l < 61; ++l) EXPECT_EQ(plan.kv_location(l), 0u) << "layer " << l;
+  size_t host_layers = 0;
+  for (const StepPlan& s : plan.steps)
+    if (s.kind == StepKind::kRoutedExperts && s.location == plan.host()) ++host_layers;
+  EXPECT_GE(host_layers, 57u);  // at most one 6 GiB layer of experts fits beside the rest on 22 GiB
+  // Host DRAM bandwidth sets the pace: between the host-only bound and the GPU-only bound.
+  EXPECT_NE(plan.decode.bottleneck.find("host memory bandwidth"), std::string::npos) << plan.decode.bottleneck;
+  EXPECT_GT(plan.decode.tokens_per_s, 5);
+  EXPECT_LT(plan.decode.tokens_per_s, 60);
+}
+
+}  // namespace
+}  // namespace mixcl::scheduler
