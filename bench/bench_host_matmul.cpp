@@ -6,6 +6,9 @@
 #include <immintrin.h>
 #include <omp.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -25,6 +28,42 @@ int threads() {
 
 KernelIsa isa_from_arg(int64_t a) {
   return a ? mixcl::backend::detect_kernel_isa() : KernelIsa::kGeneric;
+}
+
+// Ceilings measured earlier in this run (0 until their benchmark ran): the kernels report % of them.
+double g_read_gbps = 0;       // DRAM read, all threads, wall clock
+double g_read_core_gbps = 0;  // DRAM read per thread, by the main thread's CPU time
+double g_fma_gflops = 0;      // fp32 FMA peak, all threads, wall clock
+
+double clock_seconds(clockid_t id) {
+  timespec ts;
+  clock_gettime(id, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+double thread_cpu_seconds() {
+  return clock_seconds(CLOCK_THREAD_CPUTIME_ID);
+}
+double wall_seconds() {
+  return clock_seconds(CLOCK_MONOTONIC);
+}
+
+// Rate figures by the main thread's CPU time, which a loaded machine distorts far less than wall time:
+// core_GBps = bytes per thread / main-thread CPU seconds (the main thread does its 1/threads share),
+// with pct_read_cpu its ratio to the same figure of BM_DramReadBandwidth.
+void set_cpu_counters(benchmark::State& state, double bytes_per_iter, double cpu_s, bool is_read) {
+  const double core = bytes_per_iter * static_cast<double>(state.iterations()) / threads() / cpu_s * 1e-9;
+  state.counters["core_GBps"] = core;
+  if (is_read) {
+    g_read_core_gbps = core;
+  } else if (g_read_core_gbps > 0) {
+    state.counters["pct_read_cpu"] = 100.0 * core / g_read_core_gbps;
+  }
+}
+
+// Best (max) and worst over --benchmark_repetitions: a quiet moment shows up in the max of a rate.
+void add_stats(benchmark::internal::Benchmark* b) {
+  b->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); });
+  b->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); });
 }
 
 // ---- machine figures ----
@@ -47,6 +86,7 @@ void BM_DramReadBandwidth(benchmark::State& state) {
   auto* buf = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
   std::memset(buf, 1, bytes);
   const int nt = threads();
+  const double cpu0 = thread_cpu_seconds(), wall0 = wall_seconds();
   for (auto _ : state) {
     uint64_t total = 0;
 #pragma omp parallel num_threads(nt) reduction(+ : total)
@@ -56,10 +96,12 @@ void BM_DramReadBandwidth(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(total);
   }
+  set_cpu_counters(state, static_cast<double>(bytes), thread_cpu_seconds() - cpu0, true);
+  g_read_gbps = static_cast<double>(state.iterations() * bytes) / (wall_seconds() - wall0) * 1e-9;
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
   std::free(buf);
 }
-BENCHMARK(BM_DramReadBandwidth)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_DramReadBandwidth)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0)->Apply(add_stats);
 
 // Independent FMA chains per thread (10 × 8 lanes, enough to cover 2 FMA units × 4-cycle latency).
 __attribute__((target("avx2,fma"))) float fma_chains(uint64_t iters) {
@@ -76,6 +118,7 @@ __attribute__((target("avx2,fma"))) float fma_chains(uint64_t iters) {
 void BM_Fp32FmaPeak(benchmark::State& state) {
   const uint64_t iters = 20'000'000;
   const int nt = threads();
+  const double wall0 = wall_seconds();
   for (auto _ : state) {
     float total = 0;
 #pragma omp parallel num_threads(nt) reduction(+ : total)
@@ -83,10 +126,11 @@ void BM_Fp32FmaPeak(benchmark::State& state) {
     benchmark::DoNotOptimize(total);
   }
   // FLOP: threads × iters × 10 chains × 8 lanes × 2.
-  state.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * nt * iters * 160,
-                                                 benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  const double flop = static_cast<double>(state.iterations()) * nt * iters * 160;
+  g_fma_gflops = flop / (wall_seconds() - wall0) * 1e-9;
+  state.counters["GFLOP/s"] = benchmark::Counter(flop, benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
-BENCHMARK(BM_Fp32FmaPeak)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Fp32FmaPeak)->Unit(benchmark::kMillisecond)->UseRealTime()->Apply(add_stats);
 
 // ---- matvec (decode) ----
 
@@ -104,12 +148,18 @@ void BM_Matvec(benchmark::State& state) {
   std::vector<float> y(c.rows);
   const KernelIsa isa = mixcl::backend::detect_kernel_isa();
   uint64_t next = 0;
+  const double cpu0 = thread_cpu_seconds(), wall0 = wall_seconds();
   for (auto _ : state) {
     mixcl::backend::matmul(type, pool.get() + next * bytes, c.rows, c.cols, data.x.data(), y.data(), 1, isa,
                            threads());
     next = (next + 1) % copies;
     benchmark::ClobberMemory();
   }
+  const double wall = wall_seconds() - wall0;
+  set_cpu_counters(state, static_cast<double>(bytes), thread_cpu_seconds() - cpu0, false);
+  // % of the DRAM read rate measured earlier in this run (wall clock both).
+  if (g_read_gbps > 0)
+    state.counters["pct_read"] = 100.0 * static_cast<double>(state.iterations() * bytes) / wall * 1e-9 / g_read_gbps;
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
   state.SetLabel(std::string(mixcl::dtype_name(type)) + (cached ? " cached" : " uncached"));
 }
@@ -122,7 +172,7 @@ void matvec_args(benchmark::internal::Benchmark* b) {
       for (int cached : {0, 1}) b->Args({static_cast<int64_t>(t), rows, cols, cached});
     }
 }
-BENCHMARK(BM_Matvec)->Apply(matvec_args)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Matvec)->Apply(matvec_args)->Unit(benchmark::kMicrosecond)->UseRealTime()->Apply(add_stats);
 
 // ---- prefill ----
 
@@ -135,13 +185,20 @@ void BM_Prefill(benchmark::State& state) {
   const auto data = mixcl::reference::make_matmul_data(c, 2);
   std::vector<float> y(c.m * c.rows);
   const KernelIsa isa = isa_from_arg(state.range(4));
+  const double cpu0 = thread_cpu_seconds(), wall0 = wall_seconds();
   for (auto _ : state) {
     mixcl::backend::matmul(type, data.w.data(), c.rows, c.cols, data.x.data(), y.data(), c.m, isa, threads());
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * 2.0 * c.rows * c.cols * c.m,
-                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  const double flop = static_cast<double>(state.iterations()) * 2.0 * c.rows * c.cols * c.m;
+  const double wall = wall_seconds() - wall0, cpu = thread_cpu_seconds() - cpu0;
+  state.counters["GFLOP/s"] = benchmark::Counter(flop, benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  // % of the FMA peak measured earlier in this run: by wall clock, and per core by main-thread CPU time
+  // (the peak per core being the all-thread peak / threads).
+  if (g_fma_gflops > 0) {
+    state.counters["pct_peak"] = 100.0 * flop / wall * 1e-9 / g_fma_gflops;
+    state.counters["pct_peak_cpu"] = 100.0 * flop / threads() / cpu * 1e-9 / (g_fma_gflops / threads());
+  }
   state.SetLabel(std::string(mixcl::dtype_name(type)) + " " +
                  std::string(mixcl::backend::kernel_isa_name(isa)));
 }
@@ -154,7 +211,8 @@ BENCHMARK(BM_Prefill)
     ->Args({static_cast<int64_t>(DType::F16), 2048, 2048, 512, 1})
     ->Args({static_cast<int64_t>(DType::Q8_0), 2048, 2048, 64, 0})
     ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+    ->UseRealTime()
+    ->Apply(add_stats);
 
 // ---- the test table, for relative speed of every format and shape ----
 

@@ -1,7 +1,7 @@
 // Large-batch OpenCL matmul: GFLOP/s of the tiled kernel (mm_tile) and of dequantize + CLBlast SGEMM per format,
 // DeepSeek shape and m, the parts of the CLBlast path (dequantize alone, SGEMM alone), and the per-call overhead of
 // small mat-vecs with the per-thread kernel cache against a kernel made per call (the code before the cache).
-// Run: bench_opencl_clblast [gemm|overhead|all] [formats, e.g. Q4_K,Q8_0] [m list, e.g. 16,64,512];
+// Run: bench_opencl_clblast [gemm|tiled|parts|overhead|all] [formats, e.g. Q4_K,Q8_0] [m list, e.g. 16,64,512];
 // MIXCL_BENCH_TILE_BYTES=n sets the dequantized tile scratch (OpenCLMatmulConfig::gemm_tile_bytes).
 // Times are the minimum over repetitions (the machine is shared); 2 flops per weight element per token.
 #include <clblast.h>
@@ -63,7 +63,10 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-void bench_gemm(OpenCLDevice& dev, const std::vector<DType>& types, const std::vector<uint64_t>& ms) {
+// mode "gemm": both paths per format; "tiled": the kernel path only; "parts": SGEMM alone per shape and m (f32
+// weights, format-independent) and dequantize alone per format (m-independent), whose sum is the CLBlast path.
+void bench_gemm(OpenCLDevice& dev, const std::string& mode, const std::vector<DType>& types,
+                const std::vector<uint64_t>& ms) {
   const std::pair<uint64_t, uint64_t> shapes[] = {{4096, 4096}, {2048, 1408}, {1408, 2048}, {7168, 2048}, {2048, 7168}};
   const uint64_t max_m = *std::max_element(ms.begin(), ms.end());
   std::printf("%-6s %-10s %5s %10s %10s %8s   (GFLOP/s; dequant ms / sgemm ms)\n", "type", "shape", "m", "tiled",
@@ -75,8 +78,47 @@ void bench_gemm(OpenCLDevice& dev, const std::vector<DType>& types, const std::v
     std::normal_distribution<float> normal(0.0f, 1.0f);
     for (auto& v : xs) v = normal(rng);
     dev.upload(*x, 0, xs.data(), xs.size() * 4).wait();
+    if (mode == "parts") {
+      auto scratch = dev.allocate(rows * cols * 4);
+      for (uint64_t m : ms) {
+        const double flops = 2.0 * static_cast<double>(rows * cols * m);
+        const double ts = min_time(
+            [&] {
+              cl_command_queue q = dev.compute_queue()();
+              clblast::Gemm<float>(clblast::Layout::kRowMajor, clblast::Transpose::kNo, clblast::Transpose::kYes, m,
+                                   rows, cols, 1.0f, cl_chunk(*x, 0)(), 0, cols, cl_chunk(*scratch, 0)(), 0, cols,
+                                   0.0f, cl_chunk(*y, 0)(), 0, rows, &q, nullptr);
+              dev.finish();
+            },
+            flops > 4e9 ? 1 : 2);
+        std::printf("SGEMM  %4llux%-5llu %5llu %10.1f GFLOP/s  %.2f ms\n", static_cast<unsigned long long>(rows),
+                    static_cast<unsigned long long>(cols), static_cast<unsigned long long>(m), flops / ts / 1e9,
+                    ts * 1e3);
+        std::fflush(stdout);
+      }
+    }
     for (DType t : types) {
       if (cols % dtype_info(t).block_elems != 0) continue;
+      if (mode == "tiled") {
+        auto w = make_weights(dev, t, rows, cols);
+        const WeightView wv{{w.get(), 0}, t, cols, rows};
+        for (uint64_t m : ms) {
+          const double flops = 2.0 * static_cast<double>(rows * cols * m);
+          OpenCLMatmulConfig tiled;
+          tiled.gemm_from_m = ~uint64_t{0};
+          const double tt = min_time(
+              [&] {
+                opencl_matmul(dev, wv, {x.get(), 0}, {y.get(), 0}, m, tiled);
+                dev.finish();
+              },
+              flops > 4e9 ? 1 : 3);
+          std::printf("%-6s %4llux%-5llu %5llu %10.1f GFLOP/s tiled\n", std::string(dtype_name(t)).c_str(),
+                      static_cast<unsigned long long>(rows), static_cast<unsigned long long>(cols),
+                      static_cast<unsigned long long>(m), flops / tt / 1e9);
+          std::fflush(stdout);
+        }
+        continue;
+      }
       auto w = make_weights(dev, t, rows, cols);
       const WeightView wv{{w.get(), 0}, t, cols, rows};
       const OpenCLWeights wt = opencl_weights(dev, wv, "bench");
@@ -87,6 +129,12 @@ void bench_gemm(OpenCLDevice& dev, const std::vector<DType>& types, const std::v
             dev.finish();
           },
           3);
+      if (mode == "parts") {
+        std::printf("DEQ    %-6s %4llux%-5llu %.2f ms\n", std::string(dtype_name(t)).c_str(),
+                    static_cast<unsigned long long>(rows), static_cast<unsigned long long>(cols), deq * 1e3);
+        std::fflush(stdout);
+        continue;
+      }
       for (uint64_t m : ms) {
         const double flops = 2.0 * static_cast<double>(rows * cols * m);
         const int reps = flops > 4e9 ? 2 : 4;
@@ -202,6 +250,6 @@ int main(int argc, char** argv) {
   OpenCLDevice& dev = *devices.front();
   std::printf("device %s (%s)\n", dev.name().c_str(), dev.caps().name.c_str());
   if (what == "overhead" || what == "all") bench_overhead(dev);
-  if (what == "gemm" || what == "all") bench_gemm(dev, types, ms);
+  if (what != "overhead") bench_gemm(dev, what == "all" ? "gemm" : what, types, ms);
   return 0;
 }

@@ -10,5 +10,7 @@ void add_synth_command(CLI::App& app);
 void add_profile_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_plan_command(CLI::App& app);
+void add_run_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 }  // namespace mixcl::cli

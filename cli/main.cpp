@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   mixcl::cli::add_profile_command(app);
   mixcl::cli::add_bench_command(app);
   mixcl::cli::add_plan_command(app);
+  mixcl::cli::add_run_command(app);
+  mixcl::cli::add_eval_command(app);
 
   try {
     app.parse(argc, argv);

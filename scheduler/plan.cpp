@@ -634,10 +634,28 @@ void Planner::finish() {
     plan_.decisions.push_back(text.substr(start, nl - start));
     start = nl == std::string::npos ? text.size() : nl + 1;
   }
-  if (buffer > 0)
-    plan_.decisions.push_back(fmt::format("prefill streams host experts to {} ({} buffer): faster than the host at "
-                                          "batch {}",
-                                          where(stream_loc), format_bytes(buffer), plan_.options.batch));
+  uint64_t host_layer = 0;  // largest layer of routed experts left on the host
+  for (const Group& g : groups_)
+    if (g.kind == StepKind::kRoutedExperts && g.loc == host()) host_layer = std::max(host_layer, g.bytes);
+  const uint64_t most_room = n_dev() ? *std::max_element(room.begin(), room.end() - 1) : 0;
+  const uint32_t min_batch = profile_.scheduling.stream_experts_min_batch;
+  if (buffer > 0) {
+    plan_.decisions.push_back(fmt::format("prefill streams host experts to {} ({} buffer): {} at batch {}",
+                                          where(stream_loc), format_bytes(buffer),
+                                          min_batch ? fmt::format("the profile streams from batch {}", min_batch)
+                                                    : std::string("faster than the host"),
+                                          plan_.options.batch));
+  } else if (host_layer > 0 && n_dev() > 0) {
+    plan_.decisions.push_back(
+        min_batch > 0 && plan_.options.batch < min_batch
+            ? fmt::format("prefill computes host experts on the host: batch {} < stream_experts_min_batch {}",
+                          plan_.options.batch, min_batch)
+        : most_room < host_layer
+            ? fmt::format("prefill computes host experts on the host: no accelerator has room to stream a layer's "
+                          "experts ({} free < {} needed)",
+                          format_bytes(most_room), format_bytes(host_layer))
+            : std::string("prefill computes host experts on the host: streaming them is slower"));
+  }
 }
 
 // One line per run of consecutive layers with the same step kind, place and reason category.
@@ -660,7 +678,7 @@ std::string Planner::compact_decisions() const {
       }
       std::string what(step_kind_name(kind));
       if (kind == StepKind::kAttention) what += " + KV cache";
-      if (!layers.empty()) what += fmt::format(" of layers {}", layer_ranges(layers));
+      if (!layers.empty()) what += fmt::format(" of layer{} {}", layers.size() > 1 ? "s" : "", layer_ranges(layers));
       out += fmt::format("{} → {}: {}\n", what, where(gs[i]->loc), gs[i]->reason);
       i = j;
     }

@@ -19,7 +19,7 @@ struct OpenCLMatmulConfig {
   uint32_t tile_tokens = 0;    // mm_tile: tokens per work-item (MM_TILE_TOKENS, default 4)
   uint32_t tiled_from_m = 0;   // use mm_tile when m >= this (default 2); below it, one mat-vec per token
   uint64_t gemm_from_m = 0;    // dequantize + CLBlast SGEMM when m >= this (0: the device's gemm_from_m())
-  uint64_t gemm_tile_bytes = 0;  // f32 scratch per dequantized tile of rows (0: 32 MiB, capped by max alloc)
+  uint64_t gemm_tile_bytes = 0;  // f32 scratch per dequantized tile of rows (0: 8 MiB, capped by max alloc)
 };
 
 /// Weight rows [first, first + count) of a view that one cl_mem chunk holds, from byte `offset` of it.

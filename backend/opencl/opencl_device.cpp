@@ -69,7 +69,7 @@ OpenCLDevice::OpenCLDevice(cl::Platform platform, cl::Device device, std::string
   if (options.max_alloc_override) caps.max_alloc_bytes = std::min(caps.max_alloc_bytes, options.max_alloc_override);
   memory().set_budget(options.budget_bytes ? options.budget_bytes : caps.global_mem_bytes / 10 * 9);
   std_option_ = pick_std_option(caps);
-  if (options.gemm_from_m) gemm_from_m_ = options.gemm_from_m;
+  gemm_from_m_ = options.gemm_from_m ? options.gemm_from_m : default_gemm_from_m(caps.type);
   cache_device_id_ = fmt::format("{}\n{}\n{}\n{}", caps.name, caps.vendor, caps.driver_version, caps.platform_version);
   if (options.variant == "vector")
     shape_ = KernelShape::kVector;

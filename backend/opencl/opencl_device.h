@@ -24,11 +24,14 @@ struct OpenCLOptions {
   std::string
       cache_dir;  // "": $MIXCL_CACHE_DIR, else $XDG_CACHE_HOME/mixcl/kernels, else ~/.cache/mixcl/kernels
   std::string variant;  // "": by capability; "vector" (CPU-like) or "workgroup" (GPU-like) forces a shape
-  uint64_t gemm_from_m = 0;  // matmul with m >= this dequantizes + CLBlast SGEMM; 0: kDefaultGemmFromM
+  uint64_t gemm_from_m = 0;  // matmul with m >= this dequantizes + CLBlast SGEMM; 0: default_gemm_from_m()
 };
 
-/// Default OpenCLOptions::gemm_from_m: where CLBlast SGEMM beat the tiled kernel on PoCL (docs/opencl_kernels.md).
-inline constexpr uint64_t kDefaultGemmFromM = 128;
+/// gemm_from_m that never takes the CLBlast path.
+inline constexpr uint64_t kGemmNever = ~uint64_t{0};
+/// Default gemm_from_m of a device of `type` (CL_DEVICE_TYPE as text): CPU devices never (CLBlast lost to the tiled
+/// kernel at every measured shape on PoCL, docs/opencl_kernels.md), others from m = 128 (not measured: no GPU here).
+inline uint64_t default_gemm_from_m(std::string_view type) { return type == "CPU" ? kGemmNever : 128; }
 
 /// Kernel shape an op family is built in (see docs/backend.md).
 enum class KernelShape { kVector, kWorkGroup };
@@ -105,7 +108,7 @@ class OpenCLDevice final : public Device {
   KernelShape shape_ = KernelShape::kVector;
   std::string std_option_;
   std::string cache_device_id_;  // device name + driver + platform version, part of each cache key
-  uint64_t gemm_from_m_ = kDefaultGemmFromM;
+  uint64_t gemm_from_m_ = kGemmNever;
 
   std::mutex programs_mutex_;
   std::map<std::pair<std::string, std::string>, cl::Program> programs_;  // (file, options) -> program

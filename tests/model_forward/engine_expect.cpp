@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <map>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -16,6 +18,23 @@ std::string describe(const RouteDiff& d) {
 }
 
 }  // namespace
+
+MixBound mix_bound(const std::string& mix) {
+  // About 1.5-2x the largest error measured over every variant and device arrangement (docs/model_check.md).
+  static const std::map<std::string, MixBound> bounds = {
+      {"f32", {1e-3, 0.0}},
+      {"q8_0", {0.05, 0.02}},
+      {"default", {0.05, 0.02}},
+      {"experts-q2_k", {0.05, 0.02}},
+      {"experts-q3_k", {0.05, 0.02}},
+      {"experts-mxfp4", {0.05, 0.02}},
+      {"experts-q5_k", {0.05, 0.02}},
+      {"experts-q6_k", {0.05, 0.02}},
+  };
+  const auto it = bounds.find(mix);
+  if (it == bounds.end()) throw std::invalid_argument("no bound for storage mix " + mix);
+  return it->second;
+}
 
 Measured expect_matches_reference(const LoadedModel& m, const EngineRun& run, double logit_bound, double tie_eps,
                                   const std::string& label) {

@@ -8,6 +8,16 @@
 
 namespace mixcl::test {
 
+/// Bounds of one storage mix (docs/model_check.md): logit error / logit range, and the near-tie epsilon on the
+/// reference's selection scores.
+struct MixBound {
+  double logit_rel;
+  double tie_eps;
+};
+
+/// The bound of a storage mix of test_models.h ("f32": the 1e-3 and no near-ties).
+MixBound mix_bound(const std::string& mix);
+
 /// What one comparison with the reference measured.
 struct Measured {
   double max_rel = 0;      // logit error / logit range, worst position

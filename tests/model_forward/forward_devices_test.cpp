@@ -13,7 +13,9 @@ namespace {
 // Same arithmetic in a different call pattern: decode (one token per call) and batch splits may reorder a
 // few float sums; far below the reference bounds.
 constexpr double kSameEngineBound = 1e-4;
-constexpr double kF32Bound = 1e-3;
+
+// Prefill 10 tokens, then 6 single-token decode steps (positions 10..15).
+const std::vector<size_t> kPrefillDecode = {10, 1, 1, 1, 1, 1, 1};
 
 void expect_same_run(const EngineRun& a, const EngineRun& b, size_t vocab, const std::string& label) {
   ASSERT_EQ(a.logits.size(), b.logits.size()) << label;
@@ -23,28 +25,37 @@ void expect_same_run(const EngineRun& a, const EngineRun& b, size_t vocab, const
   EXPECT_LE(d, kSameEngineBound) << label;
 }
 
-// Prefill 10 tokens, then 6 single-token decode steps (positions 10..15).
-const std::vector<size_t> kPrefillDecode = {10, 1, 1, 1, 1, 1, 1};
 
 class DecodeVsPrefill : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
 
+// F32 weights: every call pattern gives the one-shot result (same routes, logits within float reordering).
+// Quantized weights: the host quantizes activations to 8 bits per block, and a batch-dependent float
+// reordering of ~1e-7 can flip one rounding, which then spreads at the level of the quantization noise;
+// there each call pattern is held to the reference with the mix's bound and near-tie policy instead.
 TEST_P(DecodeVsPrefill, PrefillThenDecodeEqualsOneShot) {
   const auto [variant, mix] = GetParam();
   const LoadedModel& m = loaded(model_case(variant, mix));
   const std::string label = std::string(variant) + "/" + mix;
-  const EngineRun one_shot = run_engine(m, {&host_device()}, executor_options(64, 512, DType::F32));
-  const EngineRun decode = run_engine(m, {&host_device()}, executor_options(64, 512, DType::F32), kPrefillDecode);
-  expect_same_run(one_shot, decode, m.written.n_vocab, label + " prefill+decode");
-  // Batches of 5 (the -b split inside one forward call) and uneven chunks.
-  const EngineRun batched = run_engine(m, {&host_device()}, executor_options(64, 5, DType::F32));
-  expect_same_run(one_shot, batched, m.written.n_vocab, label + " batch=5");
+  const bool exact = std::string(mix) == "f32";
+  const DType kv = exact ? DType::F32 : DType::F16;
+  const MixBound b = mix_bound(mix);
+  const EngineRun one_shot = run_engine(m, {&host_device()}, executor_options(64, 512, kv));
   const std::vector<size_t> uneven = {3, 7, 2, 4};
-  const EngineRun chunks = run_engine(m, {&host_device()}, executor_options(64, 4, DType::F32), uneven);
-  expect_same_run(one_shot, chunks, m.written.n_vocab, label + " chunks 3/7/2/4 batch=4");
+  const std::vector<std::pair<std::string, EngineRun>> runs = {
+      {"prefill 10 + decode 6", run_engine(m, {&host_device()}, executor_options(64, 512, kv), kPrefillDecode)},
+      {"batch=5", run_engine(m, {&host_device()}, executor_options(64, 5, kv))},
+      {"chunks 3/7/2/4 batch=4", run_engine(m, {&host_device()}, executor_options(64, 4, kv), uneven)},
+  };
+  expect_matches_reference(m, one_shot, b.logit_rel, b.tie_eps, label + " one-shot");
+  for (const auto& [how, run] : runs) {
+    if (exact) expect_same_run(one_shot, run, m.written.n_vocab, label + " " + how);
+    expect_matches_reference(m, run, b.logit_rel, b.tie_eps, label + " " + how);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, DecodeVsPrefill,
-                         ::testing::Values(std::make_pair("tiny-v3", "f32"), std::make_pair("tiny-v2-lite", "default"),
+                         ::testing::Values(std::make_pair("tiny-v3", "f32"), std::make_pair("legacy-mla", "f32"),
+                                           std::make_pair("tiny-v2-lite", "default"),
                                            std::make_pair("legacy-mla", "q8_0")),
                          [](const auto& info) {
                            std::string n = std::string(info.param.first) + "_" + info.param.second;
@@ -126,26 +137,31 @@ class DeviceForward : public ::testing::TestWithParam<std::pair<const char*, con
   }
 };
 
-// F32 weights: the bound on each device arrangement; KV cache F32.
+// Each device arrangement against the reference: one OpenCL device, host + OpenCL split, two OpenCL devices
+// (fed prefill then decode). F32 weights use an F32 KV cache; quantized ones the default F16 cache.
 TEST_P(DeviceForward, OpenCLAndSplitsMatchReference) {
   const auto [variant, mix] = GetParam();
   const LoadedModel& m = loaded(model_case(variant, mix));
   const auto cl = opencl_devices();
   const std::string name = std::string(variant) + "/" + mix;
   const uint32_t layers = m.written.n_layer;
-  const EngineRun one = run_engine(m, {cl[0]}, executor_options(64, 512, DType::F32));
-  expect_matches_reference(m, one, kF32Bound, 0.0, name + " opencl");
-  const EngineRun mixed = run_engine(m, {&host_device(), cl[0]},
-                                     executor_options(64, 512, DType::F32, scheduler::place_layers_split(layers, 2)));
-  expect_matches_reference(m, mixed, kF32Bound, 0.0, name + " host+opencl split");
+  const DType kv = std::string(mix) == "f32" ? DType::F32 : DType::F16;
+  const MixBound b = mix_bound(mix);
+  const EngineRun one = run_engine(m, {cl[0]}, executor_options(64, 512, kv));
+  expect_matches_reference(m, one, b.logit_rel, b.tie_eps, name + " opencl");
+  const EngineRun mixed =
+      run_engine(m, {&host_device(), cl[0]}, executor_options(64, 512, kv, scheduler::place_layers_split(layers, 2)));
+  expect_matches_reference(m, mixed, b.logit_rel, b.tie_eps, name + " host+opencl split");
   const EngineRun two = run_engine(m, {cl[0], cl[1]},
-                                   executor_options(64, 512, DType::F32, scheduler::place_layers_split(layers, 2)),
+                                   executor_options(64, 512, kv, scheduler::place_layers_split(layers, 2)),
                                    kPrefillDecode);
-  expect_matches_reference(m, two, kF32Bound, 0.0, name + " opencl+opencl split, decode");
+  expect_matches_reference(m, two, b.logit_rel, b.tie_eps, name + " opencl+opencl split, decode");
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, DeviceForward,
-                         ::testing::Values(std::make_pair("tiny-v3", "f32"), std::make_pair("legacy-mla", "f32")),
+                         ::testing::Values(std::make_pair("tiny-v3", "f32"), std::make_pair("legacy-mla", "f32"),
+                                           std::make_pair("tiny-v2-lite", "default"),
+                                           std::make_pair("tiny-kimi-k2", "experts-mxfp4")),
                          [](const auto& info) {
                            std::string n = std::string(info.param.first) + "_" + info.param.second;
                            for (char& ch : n)

@@ -2,15 +2,10 @@
 // variant, then the quantized storage mixes with their per-format bounds and the near-tie policy.
 #include <gtest/gtest.h>
 
-#include <map>
-
 #include "tests/model_forward/engine_expect.h"
 
 namespace mixcl::test {
 namespace {
-
-// Issue #5: F32 weights within 1e-3 of the logit range, identical routing (no near-tie allowance).
-constexpr double kF32Bound = 1e-3;
 
 std::string test_name(std::string s) {
   for (char& ch : s)
@@ -24,26 +19,12 @@ class F32Forward : public ::testing::TestWithParam<std::string> {};
 TEST_P(F32Forward, HostMatchesReference) {
   const LoadedModel& m = loaded(model_case(GetParam(), "f32"));
   const EngineRun run = run_engine(m, {&host_device()}, executor_options(64, 512, DType::F32));
-  expect_matches_reference(m, run, kF32Bound, 0.0, GetParam() + "/f32 host kv=f32");
+  const MixBound b = mix_bound("f32");
+  expect_matches_reference(m, run, b.logit_rel, b.tie_eps, GetParam() + "/f32 host kv=f32");
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, F32Forward, ::testing::ValuesIn(variant_names()),
                          [](const auto& info) { return test_name(info.param); });
-
-// Per storage mix: the logit bound (about 1.5-2x the largest error measured over the variants, see
-// docs/model_check.md) and the near-tie epsilon on the reference's selection scores.
-struct MixBound {
-  double logit_rel;
-  double tie_eps;
-};
-const std::map<std::string, MixBound>& mix_bounds() {
-  static const std::map<std::string, MixBound> b = {
-      {"q8_0", {0.05, 0.02}},          {"default", {0.05, 0.02}},       {"experts-q2_k", {0.05, 0.02}},
-      {"experts-q3_k", {0.05, 0.02}}, {"experts-mxfp4", {0.05, 0.02}}, {"experts-q5_k", {0.05, 0.02}},
-      {"experts-q6_k", {0.05, 0.02}},
-  };
-  return b;
-}
 
 struct QuantCase {
   std::string variant, mix;
@@ -64,7 +45,7 @@ class QuantForward : public ::testing::TestWithParam<QuantCase> {};
 TEST_P(QuantForward, HostMatchesReferenceOfDequantizedWeights) {
   const QuantCase& q = GetParam();
   const LoadedModel& m = loaded(model_case(q.variant, q.mix));
-  const MixBound b = mix_bounds().at(q.mix);
+  const MixBound b = mix_bound(q.mix);
   const EngineRun run = run_engine(m, {&host_device()}, executor_options(64, 512, DType::F16));
   expect_matches_reference(m, run, b.logit_rel, b.tie_eps, q.variant + "/" + q.mix + " host kv=f16");
 }

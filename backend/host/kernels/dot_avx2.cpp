@@ -212,6 +212,7 @@ void dot32_n(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_strid
   if constexpr (N == 1) {  // decode: two blocks per step on two accumulators hide the FMA latency
     __m256 acc1 = _mm256_setzero_ps();
     for (; blk + 2 <= nb; blk += 2) {
+      prefetch_ahead(w + blk * P::kBytes);
       const Prepped r0 = P::prep(w + blk * P::kBytes), r1 = P::prep(w + (blk + 1) * P::kBytes);
       const ActQ8x32& a0 = act[0][blk];
       const ActQ8x32& a1 = act[0][blk + 1];
@@ -258,6 +259,7 @@ void dot_mxfp4_1(uint64_t cols, const uint8_t* w, const uint8_t* a, float* out) 
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   uint64_t i = 0;
   for (; i + 4 <= nb; i += 4) {
+    prefetch_ahead(blocks + i);
     acc0 = _mm256_fmadd_ps(block(i), _mm256_broadcast_ss(&act[i].d), acc0);
     acc1 = _mm256_fmadd_ps(block(i + 1), _mm256_broadcast_ss(&act[i + 1].d), acc1);
     acc0 = _mm256_fmadd_ps(block(i + 2), _mm256_broadcast_ss(&act[i + 2].d), acc0);

@@ -78,6 +78,11 @@ static void run_q4k(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t 
   for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();
   for (uint64_t blk = 0; blk < nb; ++blk) {
     const auto& b = reinterpret_cast<const BlockQ4_K*>(w)[blk];
+    if constexpr (N == 1) {  // decode streams from DRAM: ask for the lines 4 super-blocks ahead
+      prefetch_ahead(b.scales);
+      prefetch_ahead(b.qs + 60);
+      prefetch_ahead(b.qs + 124);
+    }
     // 12 packed bytes -> bytes 0..7 = 6-bit scales, 8..15 = 6-bit mins (gguf.md §4.7.3).
     uint32_t u[4];
     __builtin_memcpy(u, b.scales, 12);

@@ -213,7 +213,8 @@ TEST(OpenCLClblastMatmul, ThresholdPicksThePath) {
   };
   EXPECT_TRUE(takes_clblast(dev, c.m));
   EXPECT_FALSE(takes_clblast(dev, c.m + 1));
-  EXPECT_EQ(dev.gemm_from_m(), kDefaultGemmFromM);
+  EXPECT_EQ(dev.gemm_from_m(), default_gemm_from_m(dev.caps().type));
+  EXPECT_EQ(default_gemm_from_m("CPU"), kGemmNever);
   auto low = discover_opencl_devices(device_options(shared().cache_dir.string(), 0, c.m));
   EXPECT_EQ(low.front()->gemm_from_m(), c.m);
   EXPECT_TRUE(takes_clblast(*low.front(), 0));

@@ -98,12 +98,16 @@ TEST(Plan, BudgetsRespectedForEveryGeometryAndProfile) {
           for (const StepPlan& s : plan.steps) {
             if (s.kind == StepKind::kEmbedding) continue;
             if (s.kind == StepKind::kRoutedExperts && tiny) {
-              if (s.location == plan.host()) EXPECT_NE(s.reason.find("prefers the host"), std::string::npos) << s.reason;
+              if (s.location == plan.host()) {
+                EXPECT_NE(s.reason.find("prefers the host"), std::string::npos) << s.reason;
+              }
               continue;
             }
             EXPECT_EQ(s.location, 0u) << step_kind_name(s.kind) << " " << s.layer;
           }
-          if (!tiny) EXPECT_EQ(plan.memory[plan.host()].weights, plan.find("token_embd.weight")->bytes);
+          if (!tiny) {
+            EXPECT_EQ(plan.memory[plan.host()].weights, plan.find("token_embd.weight")->bytes);
+          }
         }
       }
     }
