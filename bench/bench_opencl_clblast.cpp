@@ -1,7 +1,8 @@
 // Large-batch OpenCL matmul: GFLOP/s of the tiled kernel (mm_tile) and of dequantize + CLBlast SGEMM per format,
 // DeepSeek shape and m, the parts of the CLBlast path (dequantize alone, SGEMM alone), and the per-call overhead of
 // small mat-vecs with the per-thread kernel cache against a kernel made per call (the code before the cache).
-// Run: bench_opencl_clblast [gemm|tiled|parts|overhead|all] [formats, e.g. Q4_K,Q8_0] [m list, e.g. 16,64,512];
+// Run: bench_opencl_clblast [gemm|tiled|parts|overhead|all] [formats, e.g. Q4_K,Q8_0] [m list, e.g. 16,64,512]
+// [shapes, e.g. 7168x2048,2048x7168];
 // MIXCL_BENCH_TILE_BYTES=n sets the dequantized tile scratch (OpenCLMatmulConfig::gemm_tile_bytes).
 // Times are the minimum over repetitions (the machine is shared); 2 flops per weight element per token.
 #include <clblast.h>
@@ -66,8 +67,13 @@ std::vector<std::string> split(const std::string& s) {
 // mode "gemm": both paths per format; "tiled": the kernel path only; "parts": SGEMM alone per shape and m (f32
 // weights, format-independent) and dequantize alone per format (m-independent), whose sum is the CLBlast path.
 void bench_gemm(OpenCLDevice& dev, const std::string& mode, const std::vector<DType>& types,
-                const std::vector<uint64_t>& ms) {
-  const std::pair<uint64_t, uint64_t> shapes[] = {{4096, 4096}, {2048, 1408}, {1408, 2048}, {7168, 2048}, {2048, 7168}};
+                const std::vector<uint64_t>& ms, const std::vector<std::string>& only_shapes) {
+  std::vector<std::pair<uint64_t, uint64_t>> shapes = {{4096, 4096}, {2048, 1408}, {1408, 2048}, {7168, 2048}, {2048, 7168}};
+  if (!only_shapes.empty())
+    std::erase_if(shapes, [&](const auto& s) {
+      const std::string name = std::to_string(s.first) + "x" + std::to_string(s.second);
+      return std::find(only_shapes.begin(), only_shapes.end(), name) == only_shapes.end();
+    });
   const uint64_t max_m = *std::max_element(ms.begin(), ms.end());
   std::printf("%-6s %-10s %5s %10s %10s %8s   (GFLOP/s; dequant ms / sgemm ms)\n", "type", "shape", "m", "tiled",
               "clblast", "ratio");
@@ -250,6 +256,7 @@ int main(int argc, char** argv) {
   OpenCLDevice& dev = *devices.front();
   std::printf("device %s (%s)\n", dev.name().c_str(), dev.caps().name.c_str());
   if (what == "overhead" || what == "all") bench_overhead(dev);
-  if (what != "overhead") bench_gemm(dev, what == "all" ? "gemm" : what, types, ms);
+  const std::vector<std::string> only_shapes = argc > 4 ? split(argv[4]) : std::vector<std::string>{};
+  if (what != "overhead") bench_gemm(dev, what == "all" ? "gemm" : what, types, ms, only_shapes);
   return 0;
 }

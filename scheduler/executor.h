@@ -23,7 +23,8 @@ namespace mixcl::scheduler {
 /// Steps run where their weights are: attention where blk.N.attn_kv_a_mqa.weight is (and the layer's KV
 /// cache with it), routed experts where blk.N.ffn_gate_exps.weight is, the shared expert where
 /// blk.N.ffn_gate_shexp.weight is, embedding lookup where token_embd.weight is, the head where output.weight
-/// (or the tied token_embd) is.
+/// (or the tied token_embd) is; a dense FFN where blk.N.ffn_gate.weight is. The other tensors of a step (its
+/// norms, the router, the q projections, ...) are placed with that anchor tensor.
 using PlacementFn = std::function<size_t(std::string_view tensor_name)>;
 
 /// Every tensor on device `index`.

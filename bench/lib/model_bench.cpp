@@ -83,7 +83,7 @@ std::string placement_summary(const scheduler::PlacementFn& place, const arch::D
 }
 
 std::string gib(double bytes) {
-  return fmt::format("{:.2f} GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+  return format_bytes(static_cast<uint64_t>(bytes));
 }
 
 }  // namespace
@@ -242,7 +242,7 @@ Report run_model_bench(const ModelBenchOptions& o) {
     row["profile"] = profile ? profile->name : "";
     row["placement"] = placement_text;
     row["bytes_per_token"] = static_cast<uint64_t>(bpt);
-    row["read_gbps"] = fmt::format("{}", fmt::join(gbps, ", "));
+    row["read_gbps"] = bound_ts > 0 ? nlohmann::ordered_json(bpt * bound_ts / 1e9) : nlohmann::ordered_json();
     row["bound_ts"] = prefill || bound_ts <= 0 ? nlohmann::ordered_json() : nlohmann::ordered_json(bound_ts);
     row["pct_bandwidth_bound"] =
         prefill || bound_ts <= 0 ? nlohmann::ordered_json() : nlohmann::ordered_json(100.0 * avg_ts / bound_ts);

@@ -26,8 +26,8 @@ struct ModelBenchOptions {
 /// Runs the prefill and decode tests; one row per test with llama-bench's fields (build_commit, cpu_info,
 /// gpu_info, backends, model_filename, model_type, model_size, model_n_params, n_batch, n_ubatch, n_threads,
 /// type_k, type_v, n_prompt, n_gen, n_depth, test_time, avg_ns, stddev_ns, avg_ts, stddev_ts, samples_ns,
-/// samples_ts), `test` ("pp512" / "tg128"), and mixcl's profile, placement, bytes_per_token, read_gbps,
-/// bound_ts and pct_bandwidth_bound.
+/// samples_ts), `test` ("pp512" / "tg128"), and mixcl's profile, placement, bytes_per_token, read_gbps (the
+/// effective bandwidth of the devices used: bytes_per_token × bound_ts), bound_ts and pct_bandwidth_bound.
 Report run_model_bench(const ModelBenchOptions& options);
 
 /// The markdown columns (llama-bench's: model, size, params, backend, threads, test, t/s; then % of the bound).

@@ -70,7 +70,8 @@ class BenchCli : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
-const char* const kTiny = "--op matvec,prefill -m 3 --type Q4_K,Q8_0 --shape 40x512 -r 1 --rotate-mib 0";
+const char* const kSmall = " -m 3 --shape 40x512 -r 1 --rotate-mib 0";
+const std::string kTiny = std::string("--op matvec,prefill --type Q4_K,Q8_0") + kSmall;
 
 TEST_F(BenchCli, JsonHasEveryFieldWithItsType) {
   const CommandResult r = bench(std::string(kTiny) + " --json");
@@ -129,12 +130,12 @@ TEST_F(BenchCli, APerturbedResultIsFlaggedAndFailsTheRun) {
 }
 
 TEST_F(BenchCli, MarkdownAndCsv) {
-  const CommandResult md = bench(std::string(kTiny) + " --type Q8_0 --op matvec");
+  const CommandResult md = bench(std::string("--type Q8_0 --op matvec") + kSmall);
   ASSERT_EQ(md.status, 0) << md.output;
   EXPECT_EQ(md.output.rfind("| device", 0), 0u) << md.output;
   EXPECT_NE(md.output.find("| Q8_0 "), std::string::npos) << md.output;
   EXPECT_NE(md.output.find("rows x cols"), std::string::npos) << "the shape convention must be stated";
-  const CommandResult csv = bench(std::string(kTiny) + " --type Q8_0 --op matvec -o csv");
+  const CommandResult csv = bench(std::string("--type Q8_0 --op matvec -o csv") + kSmall);
   ASSERT_EQ(csv.status, 0) << csv.output;
   const std::string header = csv.output.substr(0, csv.output.find('\n'));
   for (const char* key : {"device", "op", "type", "shape", "gbps", "gflops", "pct_bandwidth", "pct_compute"})
@@ -152,6 +153,52 @@ TEST_F(BenchCli, BadArgumentsAreClearErrors) {
   const auto m = run(std::string(MIXCL_BINARY) + " bench 2>&1");
   EXPECT_NE(m.status, 0);
   EXPECT_NE(m.output.find("-m"), std::string::npos) << m.output;
+}
+
+}  // namespace
+}  // namespace mixcl::bench
+
+namespace mixcl::bench {
+namespace {
+
+TEST_F(BenchCli, ModelBenchHasLlamaBenchFields) {
+  const std::string model = (dir_ / "tiny.gguf").string();
+  ASSERT_EQ(run(std::string(MIXCL_BINARY) + " synth --geometry tiny-v2-lite -o '" + model + "' >/dev/null 2>&1").status, 0);
+  const CommandResult r = run("MIXCL_CACHE_DIR='" + dir_.string() + "' " + MIXCL_BINARY + " bench -m '" + model +
+                              "' -p 8 -n 4 -r 3 --device host -o json 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(j.size(), 2u);
+  for (const auto& row : j) {
+    SCOPED_TRACE(row.dump());
+    for (const char* key : {"build_commit", "cpu_info", "gpu_info", "backends", "model_filename", "model_type",
+                            "type_k", "type_v", "test_time", "test", "profile", "placement"})
+      EXPECT_TRUE(row[key].is_string()) << key;
+    for (const char* key : {"model_size", "model_n_params", "n_batch", "n_ubatch", "n_threads", "n_prompt", "n_gen",
+                            "n_depth", "avg_ns", "stddev_ns", "bytes_per_token"})
+      EXPECT_TRUE(row[key].is_number_integer()) << key;
+    for (const char* key : {"avg_ts", "stddev_ts"}) EXPECT_TRUE(row[key].is_number()) << key;
+    ASSERT_TRUE(row["samples_ts"].is_array());
+    ASSERT_EQ(row["samples_ts"].size(), 3u);
+    ASSERT_EQ(row["samples_ns"].size(), 3u);
+    double sum = 0;
+    for (const auto& v : row["samples_ts"]) sum += v.get<double>();
+    EXPECT_NEAR(row["avg_ts"].get<double>(), sum / 3, 1e-9 * sum);
+    EXPECT_EQ(row["backends"], "CPU");
+    EXPECT_EQ(row["placement"], "L0-2 host");
+    EXPECT_GT(row["model_size"].get<double>(), 0.0);
+  }
+  EXPECT_EQ(j[0]["test"], "pp8");
+  EXPECT_EQ(j[0]["n_prompt"], 8);
+  EXPECT_EQ(j[0]["n_gen"], 0);
+  EXPECT_TRUE(j[0]["pct_bandwidth_bound"].is_null());  // the bound is a decode figure
+  EXPECT_EQ(j[1]["test"], "tg4");
+  EXPECT_EQ(j[1]["n_gen"], 4);
+  // Decode: the bound is the cached read bandwidth over the bytes one token reads.
+  EXPECT_DOUBLE_EQ(j[1]["read_gbps"].get<double>(), kReadGbps);
+  const double bound = kReadGbps * 1e9 / j[1]["bytes_per_token"].get<double>();
+  EXPECT_NEAR(j[1]["bound_ts"].get<double>(), bound, 1e-6 * bound);
+  EXPECT_NEAR(j[1]["pct_bandwidth_bound"].get<double>(), 100.0 * j[1]["avg_ts"].get<double>() / bound, 1e-6 * 100);
 }
 
 }  // namespace

@@ -44,8 +44,11 @@ TEST(KernelCases, DefaultTableHasTheIssueShapesAndFormats) {
   for (KernelOp op : all_kernel_ops())
     EXPECT_TRUE(std::any_of(cases.begin(), cases.end(), [&](const KernelCase& c) { return c.op == op; }))
         << kernel_op_name(op);
-  for (const auto& c : cases)
-    if (c.op == KernelOp::kPrefill) EXPECT_EQ(c.m, 512u);
+  for (const auto& c : cases) {
+    if (c.op == KernelOp::kPrefill) {
+      EXPECT_EQ(c.m, 512u);
+    }
+  }
 }
 
 TEST(KernelCases, FiltersAndParsing) {

@@ -8,15 +8,20 @@
 
 namespace mixcl::test {
 
-/// Bounds of one storage mix (docs/model_check.md): logit error / logit range, and the near-tie epsilon on the
-/// reference's selection scores.
+/// Bounds of one storage mix on one kind of arrangement (docs/model_check.md): logit error / logit range, and the
+/// near-tie epsilon on the reference's selection scores.
 struct MixBound {
   double logit_rel;
   double tie_eps;
 };
 
-/// The bound of a storage mix of test_models.h ("f32": the 1e-3 and no near-ties).
-MixBound mix_bound(const std::string& mix);
+/// Which arithmetic a run used: any layer on the host (activations quantized to 8 bits for the integer dot
+/// products) or OpenCL devices only (f32 activations against dequantized weights).
+enum class Arithmetic { kHost, kOpenCL };
+
+/// The bound of a storage mix of test_models.h ("f32": the 1e-3 and no near-ties); throws for a
+/// combination that was never measured.
+MixBound mix_bound(const std::string& mix, Arithmetic arithmetic = Arithmetic::kHost);
 
 /// What one comparison with the reference measured.
 struct Measured {

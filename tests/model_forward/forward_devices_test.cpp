@@ -146,16 +146,16 @@ TEST_P(DeviceForward, OpenCLAndSplitsMatchReference) {
   const std::string name = std::string(variant) + "/" + mix;
   const uint32_t layers = m.written.n_layer;
   const DType kv = std::string(mix) == "f32" ? DType::F32 : DType::F16;
-  const MixBound b = mix_bound(mix);
+  const MixBound on_cl = mix_bound(mix, Arithmetic::kOpenCL), on_host = mix_bound(mix, Arithmetic::kHost);
   const EngineRun one = run_engine(m, {cl[0]}, executor_options(64, 512, kv));
-  expect_matches_reference(m, one, b.logit_rel, b.tie_eps, name + " opencl");
+  expect_matches_reference(m, one, on_cl.logit_rel, on_cl.tie_eps, name + " opencl");
   const EngineRun mixed =
       run_engine(m, {&host_device(), cl[0]}, executor_options(64, 512, kv, scheduler::place_layers_split(layers, 2)));
-  expect_matches_reference(m, mixed, b.logit_rel, b.tie_eps, name + " host+opencl split");
+  expect_matches_reference(m, mixed, on_host.logit_rel, on_host.tie_eps, name + " host+opencl split");
   const EngineRun two = run_engine(m, {cl[0], cl[1]},
                                    executor_options(64, 512, kv, scheduler::place_layers_split(layers, 2)),
                                    kPrefillDecode);
-  expect_matches_reference(m, two, b.logit_rel, b.tie_eps, name + " opencl+opencl split, decode");
+  expect_matches_reference(m, two, on_cl.logit_rel, on_cl.tie_eps, name + " opencl+opencl split, decode");
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, DeviceForward,

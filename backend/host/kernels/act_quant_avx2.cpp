@@ -35,7 +35,8 @@ static inline __m256i round_pack32(const __m256 x[4], __m256 lo, int8_t* dst) {
   __m256i q[4];
   for (int j = 0; j < 4; ++j) {
     const __m256 r = _mm256_round_ps(x[j], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m256 c = kLowFirst ? _mm256_min_ps(_mm256_max_ps(r, lo), hi) : _mm256_max_ps(_mm256_min_ps(r, hi), lo);
+    const __m256 c =
+        kLowFirst ? _mm256_min_ps(_mm256_max_ps(r, lo), hi) : _mm256_max_ps(_mm256_min_ps(r, hi), lo);
     q[j] = _mm256_cvttps_epi32(c);
   }
   // packs interleave 128-bit halves: 0 2 | 1 3 order per 4-lane group; permute back to 0..31.
@@ -97,7 +98,8 @@ void quantize_q8k(const float* x, uint64_t n, BlockQ8_K* out) {
     }
     // bsums: 16-element group sums of the stored codes.
     for (int g = 0; g < 16; ++g) {
-      const __m256i q0 = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(o.qs + 16 * g)));
+      const __m256i q0 =
+          _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(o.qs + 16 * g)));
       const __m256i q1 =
           _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(o.qs + 16 * g + 8)));
       o.bsums[g] = static_cast<int16_t>(hsum_i32(_mm256_add_epi32(q0, q1)));

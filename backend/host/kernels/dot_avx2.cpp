@@ -112,7 +112,8 @@ struct E8m0Table {
 };
 constexpr E8m0Table kE8m0Table = [] {
   E8m0Table t{};
-  for (uint32_t e = 0; e < 256; ++e) t.v[e] = __builtin_bit_cast(float, e >= 2 ? (e - 1) << 23 : 0x00200000u << e);
+  for (uint32_t e = 0; e < 256; ++e)
+    t.v[e] = __builtin_bit_cast(float, e >= 2 ? (e - 1) << 23 : 0x00200000u << e);
   return t;
 }();
 constexpr const float* kE8m0Half = kE8m0Table.v;

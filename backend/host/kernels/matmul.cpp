@@ -83,7 +83,8 @@ void matmul(DType type, const void* w, uint64_t rows, uint64_t cols, const float
     act_stride = kernels::act_row_bytes(kernel.act, cols);
     act_buf.reset(new uint8_t[m * act_stride]);
     uint8_t* dst = act_buf.get();
-    const auto quantize = isa == KernelIsa::kAvx2 ? kernels::quantize_act_row_avx2 : kernels::quantize_act_row;
+    const auto quantize =
+        isa == KernelIsa::kAvx2 ? kernels::quantize_act_row_avx2 : kernels::quantize_act_row;
 #pragma omp parallel for num_threads(threads) schedule(static) if (m > 1 && m * cols >= 65536)
     for (uint64_t i = 0; i < m; ++i) quantize(kernel.act, x + i * cols, cols, dst + i * act_stride);
     act = act_buf.get();
@@ -103,7 +104,11 @@ void matmul(DType type, const void* w, uint64_t rows, uint64_t cols, const float
   const int64_t n_rb = static_cast<int64_t>((rows + kRowBlock - 1) / kRowBlock);
   const int64_t n_tb = static_cast<int64_t>((m + token_block - 1) / token_block);
   const bool parallel = rows * cols * m >= 32768 && threads > 1;
-#pragma omp parallel for collapse(2) num_threads(threads) schedule(static) if (parallel)
+  // Tiles are handed out in runs of about 1/8 of a thread's share: contiguous enough for the prefetchers,
+  // and a thread that the OS delays (the host is shared with other processes) does not hold up the whole
+  // product, since the others take its remaining runs.
+  const int64_t chunk = std::max<int64_t>(1, n_tb * n_rb / (8 * static_cast<int64_t>(threads)));
+#pragma omp parallel for collapse(2) num_threads(threads) schedule(dynamic, chunk) if (parallel)
   for (int64_t tb = 0; tb < n_tb; ++tb) {
     for (int64_t rb = 0; rb < n_rb; ++rb) {
       const uint64_t t_begin = tb * token_block, t_end = std::min(m, t_begin + token_block);

@@ -76,7 +76,8 @@ TEST_P(ActQuantTest, TiesZerosAndOddValuesMatchPortable) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Kinds, ActQuantTest, ::testing::Values(ActKind::kQ8x32, ActKind::kQ8K, ActKind::kF32));
+INSTANTIATE_TEST_SUITE_P(Kinds, ActQuantTest,
+                         ::testing::Values(ActKind::kQ8x32, ActKind::kQ8K, ActKind::kF32));
 
 }  // namespace
 }  // namespace mixcl::backend::kernels

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "backend/opencl/clblast_matmul.h"
@@ -95,6 +96,20 @@ std::vector<float> run(OpenCLDevice& dev, const MatmulCase& c, const reference::
   return y;
 }
 
+// Largest normalised error seen per format, printed at the end for docs/opencl_kernels.md.
+std::map<std::string, double>& observed() {
+  static std::map<std::string, double> m;
+  return m;
+}
+
+class PrintObservedErrors : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    for (const auto& [name, err] : observed()) std::printf("  %-7s max |y-exact|/rms = %.3g\n", name.c_str(), err);
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kPrintEnv = ::testing::AddGlobalTestEnvironment(new PrintObservedErrors);
+
 // Checks y against the double reference with the bounds above; returns max |y - exact| / rms.
 double check(const MatmulCase& c, const reference::MatmulReference& ref, const std::vector<float>& y) {
   double max_err = 0.0;
@@ -111,6 +126,8 @@ double check(const MatmulCase& c, const reference::MatmulReference& ref, const s
   }
   const double norm = ref.rms > 0 ? max_err / ref.rms : 0.0;
   EXPECT_LE(norm, kNormalisedBound) << dtype_name(c.type) << ": max |y - exact| / rms(exact)";
+  auto& o = observed()[std::string(dtype_name(c.type))];
+  o = std::max(o, norm);
   return norm;
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "model/gguf/gguf_file.h"
 #include "model/synth/synth_model.h"
@@ -137,6 +138,27 @@ TEST(PlanTemplates, V3OnGpu24DualXeon) {
   EXPECT_NE(plan.decode.bottleneck.find("host memory bandwidth"), std::string::npos) << plan.decode.bottleneck;
   EXPECT_GT(plan.decode.tokens_per_s, 5);
   EXPECT_LT(plan.decode.tokens_per_s, 60);
+}
+
+// The shipped test profile: layers across both small devices, routed experts on the host by its rule.
+TEST(PlanTemplates, PoclTwoDevicesTinyV3) {
+  const Profile p = load_profile(fs::path(MIXCL_SOURCE_DIR) / "profiles/pocl-2dev.yaml");
+  const ModelInfo m = model_info("tiny-v3", "synth");
+  PlanOptions o;
+  o.context = 512;
+  o.batch = 16;
+  const Plan plan = make_plan(m, p, o);
+  std::set<size_t> attention_places;
+  for (const StepPlan& s : plan.steps) {
+    if (s.kind == StepKind::kAttention) attention_places.insert(s.location);
+    if (s.kind == StepKind::kRoutedExperts) {
+      EXPECT_EQ(s.location, plan.host());
+      EXPECT_NE(s.reason.find("placement rule"), std::string::npos) << s.reason;
+    }
+  }
+  EXPECT_EQ(attention_places, (std::set<size_t>{0, 1}));
+  for (const MemoryUse& mem : plan.memory) EXPECT_LE(mem.total(), mem.budget) << mem.location;
+  EXPECT_EQ(plan.memory[0].reserve, 64u * 1024);
 }
 
 }  // namespace

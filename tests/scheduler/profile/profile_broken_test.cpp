@@ -55,7 +55,7 @@ const std::map<std::string, std::vector<std::string>> kExpected = {
     {"map_for_list.yaml", {"map_for_list.yaml:4:3: placement: found a map, expected a list"}},
     {"duplicate_device.yaml",
      {"duplicate_device.yaml:7:3: duplicate key 'gpu0' (first written at line 4); each key may appear once"}},
-    {"syntax_error.yaml", {"syntax_error.yaml:5:1: YAML syntax error: "}},
+    {"syntax_error.yaml", {"syntax_error.yaml:5:8: YAML syntax error: end of sequence flow not found"}},
     {"bad_device_type.yaml",
      {"bad_device_type.yaml:4:19: devices.npu0.match.type: found 'NPU', expected one of: GPU, CPU, ACCELERATOR, "
       "CUSTOM"}},
