@@ -31,6 +31,7 @@ struct KernelArgs {
   double rotate_mib = 512;
   double max_seconds = 5;
   bool corrupt = false;
+  bool probe = false;
 };
 
 struct ModelArgs {
@@ -93,7 +94,7 @@ void run_kernels(const KernelArgs& a) {
   const bool progress = isatty(STDERR_FILENO) != 0;
   size_t failed = 0, n_total = 0;
   for (auto* dev : devices) {
-    const bench::DeviceFigures fig = bench::device_figures(*dev);
+    const bench::DeviceFigures fig = bench::device_figures(*dev, a.probe);
     report.notes.push_back(fmt::format("{}: read {:.1f} GB/s, fp32 {:.1f} GFLOP/s, from the probe {}", dev->name(),
                                        fig.read_gbps, fig.fp32_gflops, fig.source));
     std::vector<const bench::KernelCase*> todo;
@@ -166,6 +167,8 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   k->add_option("--max-seconds", kernels.max_seconds, "Stop sampling a case after this long (3 samples at least)")
       ->capture_default_str();
+  k->add_flag("--probe", kernels.probe,
+              "Measure the device figures now, under the current machine load, instead of using the cached ones");
   k->add_flag("--corrupt-results", kernels.corrupt,
               "Testing the check: perturb every first result, so every case must be reported as FAILED");
   cmd->callback([k] {

@@ -40,6 +40,18 @@ void print_piece(std::string_view piece) {
   std::fflush(stdout);
 }
 
+// Generates one reply; on an error (a full context) the streamed line is ended before the message.
+Reply generate_line(Generator& gen, std::span<const int32_t> prompt, int n_predict) {
+  try {
+    Reply r = gen.generate(prompt, n_predict, print_piece);
+    print_piece("\n");
+    return r;
+  } catch (const Error&) {
+    print_piece("\n");
+    throw;
+  }
+}
+
 void print_stats(const GenerationStats& s, const LoadedModel& m, uint64_t seed) {
   const auto rate = [](double n, double secs) { return secs > 0 ? n / secs : 0.0; };
   fmt::print(stderr, "mixcl: load: {:.2f} s on {}\n", m.load_seconds, m.devices.describe());
@@ -57,8 +69,7 @@ void print_stats(const GenerationStats& s, const LoadedModel& m, uint64_t seed) 
 void run_once(const RunFlags& f, LoadedModel& m, const tokenizer::Tokenizer& tok, sampler::Sampler& sampler,
               const tokenizer::ChatTemplate& tmpl, const std::vector<int32_t>& prompt, uint64_t seed) {
   Generator gen(*m.executor, tok, sampler, tmpl.stop_ids());
-  gen.generate(prompt, f.n_predict, print_piece);
-  print_piece("\n");
+  generate_line(gen, prompt, f.n_predict);
   print_stats(gen.stats(), m, seed);
 }
 
@@ -92,8 +103,7 @@ void run_chat(const RunFlags& f, LoadedModel& m, const tokenizer::Tokenizer& tok
     delta += text.substr(before.size());
     const std::vector<int32_t> ids = tokenizer::encode_prompt(tok, delta, first);
     first = false;
-    const Reply reply = gen.generate(ids, f.n_predict, print_piece);
-    print_piece("\n");
+    const Reply reply = generate_line(gen, ids, f.n_predict);
     closed = reply.stopped;
     history.push_back({"assistant", reply.text});
   }

@@ -8,7 +8,10 @@
 
 #include "cli/progress_bar.h"
 #include "common/error.h"
+#include "backend/registry.h"
 #include "model/arch/deepseek2_config.h"
+#include "scheduler/profile_match.h"
+#include "scheduler/profile_session.h"
 
 namespace mixcl::cli {
 
@@ -38,16 +41,38 @@ std::unique_ptr<gguf::GgufFile> open_deepseek2(const std::string& path) {
 LoadedModel load_model(std::unique_ptr<gguf::GgufFile> file, const ModelFlags& flags, uint32_t context) {
   LoadedModel m;
   m.file = std::move(file);
-  m.devices = select_devices(flags.devices);
-  scheduler::ExecutorOptions options;
-  options.context = context;
   if (flags.batch == 0) fail("-b 0: the batch must hold at least one token");
+  scheduler::ExecutorOptions options;
+  // --profile without --device: the profile's devices, budgets and the planner's placement.
+  const bool planned = !flags.devices.profile.empty() && flags.devices.device == "host";
+  if (planned) {
+    const scheduler::Profile profile = scheduler::load_profile(scheduler::find_profile(flags.devices.profile));
+    backend::DiscoveryOptions dopt;
+    dopt.host = scheduler::host_options(profile.host, dopt.host);
+    if (flags.devices.threads > 0) dopt.host.threads = flags.devices.threads;
+    dopt.opencl = !profile.devices.empty();
+    m.devices.owned = backend::discover_devices(dopt);
+    std::vector<backend::Device*> all;
+    for (auto& d : m.devices.owned) all.push_back(d.get());
+    scheduler::ProfileSession session =
+        scheduler::make_profile_session(*m.file, profile, all, context, flags.batch);
+    for (const std::string& note : session.notes) spdlog::warn("profile {}: {}", profile.name, note);
+    spdlog::info("profile {}: planned decode {:.1f} tokens/s ({})", profile.name, session.plan.decode.tokens_per_s,
+                 session.plan.decode.bottleneck);
+    m.devices.used = session.devices;
+    m.devices.kv_type = session.options.kv_type;
+    options = session.options;
+  } else {
+    if (flags.devices.threads < 0) fail("--threads {}: must be 0 (all) or more", flags.devices.threads);
+    m.devices = select_devices(flags.devices);
+    options.context = context;
+  }
   options.batch = flags.batch;
   if (flags.kv_type == "f16" || flags.kv_type == "F16") options.kv_type = DType::F16;
   else if (flags.kv_type == "f32" || flags.kv_type == "F32") options.kv_type = DType::F32;
   else if (!flags.kv_type.empty()) fail("--kv-type {}: expected f16 or f32", flags.kv_type);
   else if (m.devices.kv_type) options.kv_type = *m.devices.kv_type;
-  options.placement = m.devices.placement(arch::from_gguf(*m.file).n_layer);
+  if (!planned) options.placement = m.devices.placement(arch::from_gguf(*m.file).n_layer);
   ProgressBar bar("loading");
   options.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
   const auto t0 = std::chrono::steady_clock::now();

@@ -32,7 +32,7 @@ struct OpenCLWeightSpan {
 /// no row across chunks) and split into per-chunk spans.
 struct OpenCLWeights {
   DType type = DType::F32;
-  std::string format_file;  // "matmul_<fmt>.cl": MM_QK, MM_QB, mm_decode (cl_kernels/matmul_common.cl)
+  std::string format_file;  // "matmul_<fmt>.cl": MM_QK, MM_QB, mm_decode (see cl_kernels/matmul_common.cl)
   uint64_t rows = 0, cols = 0, row_bytes = 0;
   uint32_t nblocks = 0;     // whole 32-element pieces (float formats) or blocks per row
   std::vector<OpenCLWeightSpan> spans;

@@ -30,16 +30,17 @@ std::vector<backend::Device*> select_devices(const std::vector<std::unique_ptr<b
   return out;
 }
 
-DeviceFigures device_figures(backend::Device& device) {
+DeviceFigures device_figures(backend::Device& device, bool reprobe) {
   DeviceFigures f;
-  if (auto cached = backend::load_probe_result(backend::probe_device_id(device))) {
+  if (auto cached = reprobe ? std::nullopt : backend::load_probe_result(backend::probe_device_id(device))) {
     f.read_gbps = cached->read_gbps;
     f.fp32_gflops = cached->fp32_gflops;
     f.source = fmt::format("cache ({}, measured {})", backend::probe_cache_path(), cached->measured_at);
     return f;
   }
-  spdlog::info("{}: no cached probe results in {}: probing now (`mixcl devices --probe` does this ahead of time)",
-               device.name(), backend::probe_cache_path());
+  if (!reprobe)
+    spdlog::info("{}: no cached probe results in {}: probing now (`mixcl devices --probe` does this ahead of time)",
+                 device.name(), backend::probe_cache_path());
   const backend::ProbeResult r = backend::probe_device(device);
   const std::string path = backend::save_probe_results({r});
   f.read_gbps = r.read_gbps;

@@ -18,7 +18,8 @@ std::vector<backend::Device*> select_devices(const std::vector<std::unique_ptr<b
                                              const std::vector<std::string>& names);
 
 /// The device's read bandwidth and fp32 peak from the probe cache (backend/probe.h); when none is cached,
-/// probes now, saves the result for later runs and says so in `source`.
-DeviceFigures device_figures(backend::Device& device);
+/// probes now, saves the result for later runs and says so in `source`. `reprobe`: always measure now (under
+/// the machine's current load), and save.
+DeviceFigures device_figures(backend::Device& device, bool reprobe = false);
 
 }  // namespace mixcl::bench

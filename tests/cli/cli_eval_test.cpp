@@ -61,7 +61,9 @@ TEST(CliEval, LogitsAndRoutesEqualTheExecutor) {
       for (size_t k = 0; k < ids.size(); ++k) {
         EXPECT_GE(ids[k], 0);
         EXPECT_LT(ids[k], static_cast<int32_t>(m.config.n_expert));
-        if (k) EXPECT_LT(ids[k - 1], ids[k]);  // sorted, distinct
+        if (k > 0) {
+          EXPECT_LT(ids[k - 1], ids[k]);  // sorted, distinct
+        }
       }
     }
     EXPECT_EQ(experts, want.routes[l]) << "layer " << m.config.n_dense + l;

@@ -26,8 +26,9 @@ namespace mixcl::cli::test {
 
 namespace fs = std::filesystem;
 
-/// Host threads used by the binary and the in-process executor alike (same reduction order).
-inline constexpr int kThreads = 2;
+/// Host threads used by the binary and the in-process executor alike (same reduction order; one thread keeps
+/// the tests quick on a loaded machine, where OpenMP teams wait on each other).
+inline constexpr int kThreads = 1;
 
 /// A temp folder removed with its contents when the object dies.
 class TempFolder {
@@ -106,7 +107,10 @@ inline std::string quote(const std::string& s) {
 /// "1,2,3".
 inline std::string join_ids(const std::vector<int32_t>& ids) {
   std::string s;
-  for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(ids[i]);
+  }
   return s;
 }
 

@@ -13,8 +13,8 @@ std::string test_name(std::string s) {
   return s;
 }
 
-// F32 weights with an F16 KV cache: about 2x the largest measured error (docs/model_check.md).
-constexpr double kF16CacheBound = 1e-3;
+// F32 weights with an F16 KV cache: 1.8x the largest measured error, 4.45e-4 (docs/model_check.md).
+constexpr double kF16CacheBound = 8e-4;
 
 class F32Forward : public ::testing::TestWithParam<std::string> {};
 

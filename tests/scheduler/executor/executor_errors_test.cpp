@@ -7,37 +7,11 @@
 
 #include "common/error.h"
 #include "executor_test_util.h"
-#include "model/gguf/gguf_writer.h"
 
 namespace mixcl::scheduler::test {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Copies `src` to `dst`, dropping or reshaping tensors and overriding metadata.
-struct Edit {
-  std::string drop;                                    // tensor to leave out
-  std::string reshape;                                 // tensor to give `dims` (same bytes)
-  std::vector<uint64_t> dims;
-  std::function<void(gguf::GgufWriter&)> metadata;     // extra set() calls
-};
-
-std::filesystem::path rewrite(const std::filesystem::path& src, const std::string& name, const Edit& edit) {
-  const auto dst = temp_dir() / (name + ".gguf");
-  const gguf::GgufFile in = gguf::GgufFile::open(src);
-  gguf::GgufWriter w(dst);
-  for (const auto& kv : in.kvs())
-    if (kv.key != "general.alignment") w.set(kv.key, kv.value);
-  if (edit.metadata) edit.metadata(w);
-  for (const auto& t : in.tensors()) {
-    if (t.name == edit.drop) continue;
-    std::vector<uint64_t> dims(t.dims().begin(), t.dims().end());
-    if (t.name == edit.reshape) dims = edit.dims;
-    w.add_tensor_bytes(std::string(t.name), dims, t.type, std::vector<uint8_t>(t.data, t.data + t.nbytes));
-  }
-  w.finish();
-  return dst;
-}
 
 std::string load_error(const std::filesystem::path& path) {
   const gguf::GgufFile file = gguf::GgufFile::open(path);
@@ -70,7 +44,7 @@ TEST(ExecutorErrors, WrongShapeIsNamedWithTheExpectedDims) {
   const std::string msg = load_error(rewrite(base(), "wrong-shape", e));
   EXPECT_THAT(msg, HasSubstr("blk.1.attn_output.weight"));
   EXPECT_THAT(msg, HasSubstr("{H dv, E}"));
-  EXPECT_THAT(msg, HasSubstr("{" + std::to_string(c.n_head * c.v_head_dim) + ", " + std::to_string(c.n_embd) + "}"));
+  EXPECT_THAT(msg, HasSubstr(fmt::format("{{{}, {}}}", c.n_head * c.v_head_dim, c.n_embd)));
 }
 
 TEST(ExecutorErrors, SoftmaxAfterTopkIsRefusedClearly) {

@@ -34,12 +34,14 @@ synth::TypeChoice all_f32() {
 }
 
 std::filesystem::path synth_model(const std::string& name, const std::string& geometry, const synth::TypeChoice& types,
-                                  arch::MlaLayout mla, uint64_t seed) {
+                                  arch::MlaLayout mla, uint64_t seed,
+                                  const std::function<void(arch::Deepseek2Config&)>& tweak) {
   const auto path = g_temp / (name + ".gguf");
   if (std::filesystem::exists(path)) return path;
   synth::SynthOptions o;
   o.config = arch::geometry(geometry);
   o.config.mla = mla;
+  if (tweak) tweak(o.config);
   o.types = types;
   o.seed = seed;
   synth::write_synth_model(path, o);
@@ -111,6 +113,39 @@ std::vector<int32_t> test_tokens(size_t n, uint32_t vocab, uint32_t seed) {
   std::vector<int32_t> t(n);
   for (auto& x : t) x = dist(rng);
   return t;
+}
+
+std::filesystem::path rewrite(const std::filesystem::path& src, const std::string& name, const Edit& edit) {
+  const auto dst = temp_dir() / (name + ".gguf");
+  const gguf::GgufFile in = gguf::GgufFile::open(src);
+  gguf::GgufWriter w(dst);
+  for (const auto& kv : in.kvs())
+    if (kv.key != "general.alignment") w.set(kv.key, kv.value);
+  if (edit.metadata) edit.metadata(w);
+  for (const auto& t : in.tensors()) {
+    if (t.name == edit.drop) continue;
+    std::vector<uint64_t> dims(t.dims().begin(), t.dims().end());
+    const std::string tname(t.name);
+    if (tname == edit.reshape) dims = edit.dims;
+    const auto gate_at = tname.find("ffn_gate_exps");
+    if (edit.fuse_gate_up && tname.find("ffn_up_exps") != std::string::npos) continue;
+    if (edit.fuse_gate_up && gate_at != std::string::npos) {
+      // Per expert slab: the Fe gate rows, then the Fe up rows (deepseek2.md §3.3).
+      const auto& up = in.tensor(tname.substr(0, gate_at) + "ffn_up_exps.weight");
+      const uint64_t slab = t.nbytes / t.ne[2];
+      std::vector<uint8_t> fused;
+      for (uint64_t e = 0; e < t.ne[2]; ++e) {
+        fused.insert(fused.end(), t.data + e * slab, t.data + (e + 1) * slab);
+        fused.insert(fused.end(), up.data + e * slab, up.data + (e + 1) * slab);
+      }
+      w.add_tensor_bytes(tname.substr(0, gate_at) + "ffn_gate_up_exps.weight", {t.ne[0], 2 * t.ne[1], t.ne[2]},
+                         t.type, std::move(fused));
+      continue;
+    }
+    w.add_tensor_bytes(tname, dims, t.type, std::vector<uint8_t>(t.data, t.data + t.nbytes));
+  }
+  w.finish();
+  return dst;
 }
 
 reference::RefModel RefFile::model() const {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 #include "backend/host/host_device.h"
 #include "backend/opencl/opencl_device.h"
 #include "model/gguf/gguf_file.h"
+#include "model/gguf/gguf_writer.h"
 #include "model/synth/synth_model.h"
 #include "scheduler/executor.h"
 #include "tests/reference/deepseek2_reference.h"
@@ -31,7 +33,8 @@ void release_devices();
 synth::TypeChoice all_f32();
 /// Writes (once per process and name) a synthetic model of `geometry` and returns its path.
 std::filesystem::path synth_model(const std::string& name, const std::string& geometry, const synth::TypeChoice& types,
-                                  arch::MlaLayout mla = arch::MlaLayout::kSplit, uint64_t seed = 7);
+                                  arch::MlaLayout mla = arch::MlaLayout::kSplit, uint64_t seed = 7,
+                                  const std::function<void(arch::Deepseek2Config&)>& tweak = {});
 
 /// The host device of the process.
 backend::HostDevice& host();
@@ -57,6 +60,17 @@ void expect_same(const RunOutput& a, const RunOutput& b, double rel, const std::
 
 /// Some token ids below `vocab`.
 std::vector<int32_t> test_tokens(size_t n, uint32_t vocab, uint32_t seed = 3);
+
+/// How rewrite() changes a GGUF.
+struct Edit {
+  std::string drop;                                 // tensor to leave out
+  std::string reshape;                              // tensor to give `dims` (same bytes)
+  std::vector<uint64_t> dims;
+  std::function<void(gguf::GgufWriter&)> metadata;  // extra set() calls
+  bool fuse_gate_up = false;                        // ffn_gate_exps + ffn_up_exps -> ffn_gate_up_exps
+};
+/// Copies the model at `src` into temp_dir()/name.gguf with `edit` applied.
+std::filesystem::path rewrite(const std::filesystem::path& src, const std::string& name, const Edit& edit);
 
 /// Every tensor of a GGUF in double, viewed as the reference's model.
 struct RefFile {
