@@ -42,6 +42,9 @@ struct QuantCase {
   std::string variant, mix;
 };
 
+// Names the case in test listings instead of GoogleTest's byte dump.
+void PrintTo(const QuantCase& c, std::ostream* os) { *os << c.variant << "/" << c.mix; }
+
 std::vector<QuantCase> quant_cases() {
   std::vector<QuantCase> cases;
   for (const auto& v : variant_names()) cases.push_back({v, "q8_0"});
