@@ -18,7 +18,8 @@ void add_device_flags(CLI::App* cmd, DeviceFlags& flags) {
       ->capture_default_str();
   cmd->add_option("--threads", flags.threads, "Host threads (default: the profile's, else all hardware threads)");
   cmd->add_option("--profile", flags.profile,
-                  "Hardware profile (name or YAML path): host threads/ISA/budget, device budgets, KV cache type");
+                  "Hardware profile (name or YAML path): without --device its devices and the planner's placement; with "
+                  "--device only host threads/ISA/budget, device budgets and KV cache type");
 }
 
 scheduler::PlacementFn SelectedDevices::placement(uint32_t n_layer) const {
