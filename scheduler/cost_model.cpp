@@ -25,7 +25,10 @@ Speeds resolve_speeds(const DeviceSpeeds& given, bool host, bool unified, const 
     s.h2d_bps = pick(given.h2d_gbps, params.link_gbps, "h2d_gbps", defaulted);
     s.d2h_bps = pick(given.d2h_gbps, params.link_gbps, "d2h_gbps", defaulted);
   }
-  s.step_overhead_s = host ? params.host_step_overhead_s : params.accel_step_overhead_s;
+  s.step_overhead_s = given.step_overhead_us > 0 ? given.step_overhead_us * 1e-6
+                      : host                      ? params.host_step_overhead_s
+                                                  : params.accel_step_overhead_s;
+  s.copy_latency_s = given.copy_latency_us > 0 ? given.copy_latency_us * 1e-6 : params.transfer_latency_s;
   s.unified = unified;
   return s;
 }
@@ -38,12 +41,12 @@ StepTime step_time(const Work& work, const Speeds& speeds) {
   return t;
 }
 
-double transfer_time(double bytes, const Speeds* from, const Speeds* to, const CostParams& params) {
+double transfer_time(double bytes, const Speeds* from, const Speeds* to, const CostParams& /*params: latencies are resolved into Speeds*/) {
   if (from == to) return 0;
   double t = 0;
   // Each device end crossed costs its link; a unified-memory device shares the host's memory.
-  if (from != nullptr) t += params.transfer_latency_s + (from->unified ? 0.0 : bytes / from->d2h_bps);
-  if (to != nullptr) t += params.transfer_latency_s + (to->unified ? 0.0 : bytes / to->h2d_bps);
+  if (from != nullptr) t += from->copy_latency_s + (from->unified ? 0.0 : bytes / from->d2h_bps);
+  if (to != nullptr) t += to->copy_latency_s + (to->unified ? 0.0 : bytes / to->h2d_bps);
   return t;
 }
 

@@ -30,6 +30,7 @@ struct Speeds {
   double h2d_bps = 0;          // bytes/s host -> this place (unused for the host)
   double d2h_bps = 0;          // bytes/s this place -> host
   double step_overhead_s = 0;  // seconds per step
+  double copy_latency_s = 0;   // seconds per copy to or from this place (accelerators)
   bool unified = false;        // shares DRAM with the host: copies cost only the latency
 };
 

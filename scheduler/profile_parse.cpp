@@ -21,10 +21,11 @@ using Keys = std::vector<std::string>;
 
 const Keys kTopKeys = {"name", "description", "extends", "host", "devices", "quant", "placement", "scheduling"};
 const Keys kHostKeys = {"dram_budget", "threads", "isa", "speeds"};
-const Keys kHostSpeedKeys = {"read_gbps", "fp32_gflops"};
+const Keys kHostSpeedKeys = {"read_gbps", "fp32_gflops", "step_overhead_us"};
 const Keys kDeviceKeys = {"match", "memory_budget", "unified_memory", "speeds", "kernels"};
 const Keys kMatchKeys = {"platform", "vendor", "name", "type", "index"};
-const Keys kDeviceSpeedKeys = {"read_gbps", "fp32_gflops", "h2d_gbps", "d2h_gbps"};
+const Keys kDeviceSpeedKeys = {"read_gbps", "fp32_gflops", "h2d_gbps", "d2h_gbps", "step_overhead_us",
+                                 "copy_latency_us"};
 const Keys kKernelKeys = {"variant", "macros"};
 const Keys kQuantKeys = {"attention", "shared_experts", "dense_ffn", "routed_experts", "embedding", "output", "kv_cache"};
 const Keys kRuleKeys = {"pattern", "target"};
@@ -158,7 +159,9 @@ void read_speeds(const PNode& node, const std::string& path, const Keys& allowed
     double& field = e.key == "read_gbps" ? out.read_gbps
                     : e.key == "fp32_gflops" ? out.fp32_gflops
                     : e.key == "h2d_gbps"    ? out.h2d_gbps
-                                             : out.d2h_gbps;
+                    : e.key == "d2h_gbps"    ? out.d2h_gbps
+                    : e.key == "step_overhead_us" ? out.step_overhead_us
+                                                  : out.copy_latency_us;
     field = rate(e.value, key);
   }
 }

@@ -29,20 +29,38 @@ TEST(CostModel, StepTimeIsTheLargerOfReadAndComputePlusOverhead) {
   EXPECT_FALSE(comp.memory_bound());
 }
 
-TEST(CostModel, TransfersCrossEachDeviceLinkWithLatency) {
+TEST(CostModel, TransfersCrossEachDeviceLinkWithItsLatency) {
   CostParams p;
-  p.transfer_latency_s = 1e-5;
   Speeds a, b, u;
   a.d2h_bps = 4e9;
   a.h2d_bps = 2e9;
+  a.copy_latency_s = 1e-5;
   b.d2h_bps = 8e9;
   b.h2d_bps = 1e9;
+  b.copy_latency_s = 3e-5;
   u.unified = true;
+  u.copy_latency_s = 2e-6;
   EXPECT_DOUBLE_EQ(transfer_time(4000, nullptr, &a, p), 1e-5 + 4000 / 2e9);
   EXPECT_DOUBLE_EQ(transfer_time(4000, &a, nullptr, p), 1e-5 + 4000 / 4e9);
-  EXPECT_DOUBLE_EQ(transfer_time(4000, &a, &b, p), (1e-5 + 4000 / 4e9) + (1e-5 + 4000 / 1e9));
+  EXPECT_DOUBLE_EQ(transfer_time(4000, &a, &b, p), (1e-5 + 4000 / 4e9) + (3e-5 + 4000 / 1e9));
   EXPECT_DOUBLE_EQ(transfer_time(4000, &a, &a, p), 0.0);
-  EXPECT_DOUBLE_EQ(transfer_time(4000, nullptr, &u, p), 1e-5);
+  EXPECT_DOUBLE_EQ(transfer_time(4000, nullptr, &u, p), 2e-6);
+}
+
+TEST(CostModel, ProfileOverheadsReplaceTheDefaults) {
+  CostParams p;
+  p.host_step_overhead_s = 5e-6;
+  p.accel_step_overhead_s = 2e-5;
+  p.transfer_latency_s = 1e-5;
+  DeviceSpeeds given;
+  EXPECT_DOUBLE_EQ(resolve_speeds(given, true, false, p).step_overhead_s, 5e-6);
+  EXPECT_DOUBLE_EQ(resolve_speeds(given, false, false, p).step_overhead_s, 2e-5);
+  EXPECT_DOUBLE_EQ(resolve_speeds(given, false, false, p).copy_latency_s, 1e-5);
+  given.step_overhead_us = 120;
+  given.copy_latency_us = 700;
+  EXPECT_DOUBLE_EQ(resolve_speeds(given, true, false, p).step_overhead_s, 120e-6);
+  EXPECT_DOUBLE_EQ(resolve_speeds(given, false, false, p).step_overhead_s, 120e-6);
+  EXPECT_DOUBLE_EQ(resolve_speeds(given, false, false, p).copy_latency_s, 700e-6);
 }
 
 TEST(CostModel, ExpertsTouchedByABatch) {

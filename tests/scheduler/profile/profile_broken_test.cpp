@@ -77,6 +77,9 @@ const std::map<std::string, std::vector<std::string>> kExpected = {
      {"bad_macro.yaml:8:27: devices.gpu0.kernels.matmul.macros.MM_ROWS: found '4 -DEVIL', expected a number or a "
       "name"}},
     {"empty.yaml", {"empty.yaml: the profile is empty"}},
+    {"host_copy_latency.yaml",
+     {"host_copy_latency.yaml:4:5: unknown key 'host.speeds.copy_latency_us'", "allowed in host.speeds: read_gbps, "
+      "fp32_gflops, step_overhead_us"}},
 };
 
 TEST(BrokenProfiles, EachFileGetsItsSpecificError) {
