@@ -134,10 +134,14 @@ class Device {
   virtual void convert(View src, View dst, DType dst_type, uint64_t n) = 0;
   /// Copies `rows` rows of `row_bytes` bytes from src (rows `src_pitch` bytes apart) to dst (rows `dst_pitch`
   /// bytes apart), in order on the compute queue (gathers/scatters per-head slices); regions must not overlap.
-  virtual void copy_2d(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
-                       uint64_t rows) = 0;
+  /// Checks the pitches and that both regions lie inside their buffers, then calls copy_2d_impl.
+  void copy_2d(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes, uint64_t rows);
 
  protected:
+  /// The copy of copy_2d, called only with rows > 0, row_bytes > 0, pitches >= row_bytes and both regions
+  /// ((rows - 1) * pitch + row_bytes bytes from the view's offset) inside their non-null buffers.
+  virtual void copy_2d_impl(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
+                            uint64_t rows) = 0;
   /// Lets an implementation adjust what it reports after construction (e.g. a forced ISA).
   Capabilities& mutable_caps() { return caps_; }
 

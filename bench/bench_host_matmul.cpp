@@ -175,7 +175,7 @@ void BM_Matvec(benchmark::State& state) {
 }
 
 void matvec_args(benchmark::internal::Benchmark* b) {
-  for (DType t : {DType::Q4_K, DType::Q8_0, DType::MXFP4})
+  for (DType t : {DType::Q4_K, DType::Q8_0, DType::Q6_K, DType::Q5_0, DType::MXFP4})
     for (auto [rows, cols] :
          {std::pair<int, int>{4096, 4096}, {2048, 1408}, {1408, 2048}, {7168, 2048}, {2048, 7168}}) {
       if (cols % mixcl::dtype_info(t).block_elems != 0) continue;  // Q4_K needs cols % 256 == 0

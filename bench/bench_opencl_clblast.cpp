@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,7 +19,7 @@
 #include "backend/opencl/clblast_matmul.h"
 #include "backend/opencl/matmul.h"
 #include "backend/opencl/opencl_device.h"
-#include "model/quant/quant.h"
+#include "bench/lib/kernel_prepare.h"
 
 namespace mixcl::backend {
 namespace {
@@ -42,19 +41,14 @@ double min_time(Fn&& fn, int reps) {
   return best;
 }
 
-std::shared_ptr<Buffer> make_weights(OpenCLDevice& dev, DType type, uint64_t rows, uint64_t cols) {
-  const uint64_t rb = row_bytes(type, cols);
-  std::vector<uint8_t> w(rows * rb);
-  std::mt19937 rng(7);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> row(cols);
-  for (uint64_t r = 0; r < rows; ++r) {
-    for (auto& v : row) v = normal(rng);
-    quant::quantize_row(type, row.data(), w.data() + r * rb, cols);
-  }
-  auto buf = dev.allocate(w.size(), rb);
-  dev.upload(*buf, 0, w.data(), w.size()).wait();
-  return buf;
+// y [m][rows] = x [m][cols] times w [rows][cols] transposed, f32, through CLBlast on the compute queue; waits.
+void sgemm(OpenCLDevice& dev, const Buffer& x, const Buffer& w, const Buffer& y, uint64_t m, uint64_t rows,
+           uint64_t cols) {
+  cl_command_queue q = dev.compute_queue()();
+  clblast::Gemm<float>(clblast::Layout::kRowMajor, clblast::Transpose::kNo, clblast::Transpose::kYes, m, rows, cols,
+                       1.0f, cl_chunk(x, 0)(), 0, cols, cl_chunk(w, 0)(), 0, cols, 0.0f, cl_chunk(y, 0)(), 0, rows,
+                       &q, nullptr);
+  dev.finish();
 }
 
 std::vector<std::string> split(const std::string& s) {
@@ -79,23 +73,14 @@ void bench_gemm(OpenCLDevice& dev, const std::string& mode, const std::vector<DT
               "clblast", "ratio");
   for (const auto& [rows, cols] : shapes) {
     auto x = dev.allocate(max_m * cols * 4), y = dev.allocate(max_m * rows * 4);
-    std::vector<float> xs(max_m * cols);
-    std::mt19937 rng(3);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    for (auto& v : xs) v = normal(rng);
+    const std::vector<float> xs = bench::random_floats(max_m * cols, 3);
     dev.upload(*x, 0, xs.data(), xs.size() * 4).wait();
     if (mode == "parts") {
       auto scratch = dev.allocate(rows * cols * 4);
       for (uint64_t m : ms) {
         const double flops = 2.0 * static_cast<double>(rows * cols * m);
         const double ts = min_time(
-            [&] {
-              cl_command_queue q = dev.compute_queue()();
-              clblast::Gemm<float>(clblast::Layout::kRowMajor, clblast::Transpose::kNo, clblast::Transpose::kYes, m,
-                                   rows, cols, 1.0f, cl_chunk(*x, 0)(), 0, cols, cl_chunk(*scratch, 0)(), 0, cols,
-                                   0.0f, cl_chunk(*y, 0)(), 0, rows, &q, nullptr);
-              dev.finish();
-            },
+            [&] { sgemm(dev, *x, *scratch, *y, m, rows, cols); },
             flops > 4e9 ? 1 : 2);
         std::printf("SGEMM  %4llux%-5llu %5llu %10.1f GFLOP/s  %.2f ms\n", static_cast<unsigned long long>(rows),
                     static_cast<unsigned long long>(cols), static_cast<unsigned long long>(m), flops / ts / 1e9,
@@ -106,7 +91,7 @@ void bench_gemm(OpenCLDevice& dev, const std::string& mode, const std::vector<DT
     for (DType t : types) {
       if (cols % dtype_info(t).block_elems != 0) continue;
       if (mode == "tiled") {
-        auto w = make_weights(dev, t, rows, cols);
+        auto w = bench::upload_weights(dev, t, rows, cols);
         const WeightView wv{{w.get(), 0}, t, cols, rows};
         for (uint64_t m : ms) {
           const double flops = 2.0 * static_cast<double>(rows * cols * m);
@@ -125,7 +110,7 @@ void bench_gemm(OpenCLDevice& dev, const std::string& mode, const std::vector<DT
         }
         continue;
       }
-      auto w = make_weights(dev, t, rows, cols);
+      auto w = bench::upload_weights(dev, t, rows, cols);
       const WeightView wv{{w.get(), 0}, t, cols, rows};
       const OpenCLWeights wt = opencl_weights(dev, wv, "bench");
       auto scratch = dev.allocate(rows * cols * 4);
@@ -161,13 +146,7 @@ void bench_gemm(OpenCLDevice& dev, const std::string& mode, const std::vector<DT
             },
             reps);
         const double ts = min_time(
-            [&] {
-              cl_command_queue q = dev.compute_queue()();
-              clblast::Gemm<float>(clblast::Layout::kRowMajor, clblast::Transpose::kNo, clblast::Transpose::kYes, m,
-                                   rows, cols, 1.0f, cl_chunk(*x, 0)(), 0, cols, cl_chunk(*scratch, 0)(), 0, cols,
-                                   0.0f, cl_chunk(*y, 0)(), 0, rows, &q, nullptr);
-              dev.finish();
-            },
+            [&] { sgemm(dev, *x, *scratch, *y, m, rows, cols); },
             reps);
         std::printf("%-6s %4llux%-5llu %5llu %10.1f %10.1f %8.2f   (%.2f / %.2f)\n", std::string(dtype_name(t)).c_str(),
                     static_cast<unsigned long long>(rows), static_cast<unsigned long long>(cols),
@@ -184,7 +163,7 @@ void bench_gemm(OpenCLDevice& dev, const std::string& mode, const std::vector<DT
 void bench_overhead(OpenCLDevice& dev) {
   const uint64_t rows = 64, cols = 256, calls = 4000;
   const DType t = DType::Q4_K;
-  auto w = make_weights(dev, t, rows, cols);
+  auto w = bench::upload_weights(dev, t, rows, cols);
   auto x = dev.allocate(cols * 4), y = dev.allocate(rows * 4);
   const WeightView wv{{w.get(), 0}, t, cols, rows};
   const OpenCLWeights wt = opencl_weights(dev, wv, "bench");

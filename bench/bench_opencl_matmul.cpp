@@ -6,14 +6,13 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "backend/opencl/matmul.h"
 #include "backend/opencl/opencl_device.h"
 #include "backend/probe.h"
-#include "model/quant/quant.h"
+#include "bench/lib/kernel_prepare.h"
 
 namespace mixcl::backend {
 namespace {
@@ -51,22 +50,6 @@ OpenCLMatmulConfig env_config() {
   return c;
 }
 
-// `copies` copies of one rows x cols matrix of `type` (random N(0,1) rows, quantized), back to back.
-std::shared_ptr<Buffer> make_weights(OpenCLDevice& dev, DType type, uint64_t rows, uint64_t cols, uint64_t copies) {
-  const uint64_t rb = row_bytes(type, cols);
-  std::vector<uint8_t> w(rows * rb);
-  std::mt19937 rng(7);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> row(cols);
-  for (uint64_t r = 0; r < rows; ++r) {
-    for (auto& v : row) v = normal(rng);
-    quant::quantize_row(type, row.data(), w.data() + r * rb, cols);
-  }
-  auto buf = dev.allocate(copies * w.size(), rb);
-  for (uint64_t i = 0; i < copies; ++i) dev.upload(*buf, i * w.size(), w.data(), w.size()).wait();
-  return buf;
-}
-
 // Mat-vec (m = 1) of a rows x cols matrix, N = rows (outputs), K = cols.
 void BM_MatVec(benchmark::State& st, DType type, uint64_t rows, uint64_t cols) {
   BenchState& bs = state();
@@ -77,7 +60,7 @@ void BM_MatVec(benchmark::State& st, DType type, uint64_t rows, uint64_t cols) {
   OpenCLDevice& dev = *bs.device;
   const uint64_t bytes = rows * row_bytes(type, cols);
   const uint64_t copies = (kWeightSetBytes + bytes - 1) / bytes;
-  auto w = make_weights(dev, type, rows, cols, copies);
+  auto w = bench::upload_weights(dev, type, rows, cols, copies);
   auto x = dev.allocate(cols * 4), y = dev.allocate(rows * 4);
   std::vector<float> xs(cols, 0.5f);
   dev.upload(*x, 0, xs.data(), cols * 4).wait();
@@ -105,7 +88,7 @@ void BM_Prefill(benchmark::State& st, DType type, uint64_t rows, uint64_t cols, 
     return;
   }
   OpenCLDevice& dev = *bs.device;
-  auto w = make_weights(dev, type, rows, cols, 1);
+  auto w = bench::upload_weights(dev, type, rows, cols);
   auto x = dev.allocate(m * cols * 4), y = dev.allocate(m * rows * 4);
   std::vector<float> xs(m * cols, 0.25f);
   dev.upload(*x, 0, xs.data(), xs.size() * 4).wait();

@@ -21,7 +21,7 @@ nlohmann::json speeds_json(const scheduler::DeviceSpeeds& s) {
   if (s.fp32_gflops > 0) j["fp32_gflops"] = s.fp32_gflops;
   if (s.h2d_gbps > 0) j["h2d_gbps"] = s.h2d_gbps;
   if (s.d2h_gbps > 0) j["d2h_gbps"] = s.d2h_gbps;
-  if (s.step_overhead_us > 0) j["step_overhead_us"] = s.step_overhead_us;
+  if (s.op_overhead_us > 0) j["op_overhead_us"] = s.op_overhead_us;
   if (s.copy_latency_us > 0) j["copy_latency_us"] = s.copy_latency_us;
   return j;
 }

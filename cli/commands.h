@@ -12,5 +12,6 @@ void add_bench_command(CLI::App& app);
 void add_plan_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_tune_command(CLI::App& app);
 
 }  // namespace mixcl::cli

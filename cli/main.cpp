@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   mixcl::cli::add_plan_command(app);
   mixcl::cli::add_run_command(app);
   mixcl::cli::add_eval_command(app);
+  mixcl::cli::add_tune_command(app);
 
   try {
     app.parse(argc, argv);

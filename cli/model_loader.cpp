@@ -92,6 +92,10 @@ void print_memory_report(const scheduler::Executor& executor) {
     if (r.budget) line += fmt::format(" of {} budget", format_bytes(r.budget));
     fmt::print(stderr, "{}\n", line);
   }
+  // Only when some layer has host routed experts beside an accelerator's shared expert (never on the host alone).
+  if (const scheduler::ExecutorStats st = executor.stats(); st.host_expert_steps > 0)
+    fmt::print(stderr, "mixcl: host experts: {} of {} steps overlapped with the accelerator's shared expert\n",
+               st.overlapped_steps, st.host_expert_steps);
 }
 
 }  // namespace mixcl::cli

@@ -25,19 +25,19 @@ Speeds resolve_speeds(const DeviceSpeeds& given, bool host, bool unified, const 
     s.h2d_bps = pick(given.h2d_gbps, params.link_gbps, "h2d_gbps", defaulted);
     s.d2h_bps = pick(given.d2h_gbps, params.link_gbps, "d2h_gbps", defaulted);
   }
-  s.step_overhead_s = given.step_overhead_us > 0 ? given.step_overhead_us * 1e-6
-                      : host                      ? params.host_step_overhead_s
-                                                  : params.accel_step_overhead_s;
+  s.op_overhead_s = given.op_overhead_us > 0 ? given.op_overhead_us * 1e-6
+                    : host                    ? params.host_op_overhead_s
+                                              : params.accel_op_overhead_s;
   s.copy_latency_s = given.copy_latency_us > 0 ? given.copy_latency_us * 1e-6 : params.transfer_latency_s;
   s.unified = unified;
   return s;
 }
 
-StepTime step_time(const Work& work, const Speeds& speeds) {
+StepTime step_time(const Work& work, const Speeds& speeds, double ops) {
   StepTime t;
   t.read_s = work.bytes / speeds.read_bps;
   t.compute_s = work.flops / speeds.flops;
-  t.overhead_s = speeds.step_overhead_s;
+  t.overhead_s = ops * speeds.op_overhead_s;
   return t;
 }
 
@@ -60,6 +60,14 @@ Work attention_core_work(const arch::Deepseek2Config& c, double tokens, double p
   w.flops = tokens * h * positions * (2.0 * (lkv + dr) + 2.0 * lkv);
   w.bytes = read_positions * (lkv + dr) * kv_elem_bytes;
   return w;
+}
+
+double attention_ops(const arch::Deepseek2Config& c, double tokens) {
+  // attn_norm; q (q_a, q_a_norm, q_b with a q LoRA); kv_a, rope, two copies around kv_a_norm, the norm,
+  // the cache write; rope of q, the q_pe copy; attention; output projection and the residual add.
+  const double q = c.q_lora_rank > 0 ? 3 : 1;
+  const double per_head = tokens > 1 ? 6 : 2;
+  return 12 + q + per_head * c.n_head;
 }
 
 double experts_touched(uint32_t n_expert, uint32_t k, double tokens) {

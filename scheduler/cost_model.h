@@ -1,6 +1,6 @@
 #pragma once
 // Roofline cost model of the planner (docs/plan.md): a step costs max(bytes read ÷ read bandwidth,
-// flops ÷ compute) plus a fixed per-step overhead; activations that cross devices cost bytes ÷ link
+// flops ÷ compute) plus a fixed cost per op it launches; activations that cross devices cost bytes ÷ link
 // bandwidth plus a per-copy latency. No weights are touched: only sizes and speeds.
 #include <cstdint>
 #include <string>
@@ -18,8 +18,8 @@ struct CostParams {
   double accel_read_gbps = 100;     // default accelerator memory read bandwidth
   double accel_gflops = 1000;       // default accelerator compute
   double link_gbps = 8;             // default host<->device copy bandwidth
-  double host_step_overhead_s = 5e-6;    // fixed cost of one step on the host (threads wake, barrier)
-  double accel_step_overhead_s = 20e-6;  // fixed cost of one step on an accelerator (kernel launches)
+  double host_op_overhead_s = 3e-6;      // fixed cost of one op on the host (OpenMP fork/join)
+  double accel_op_overhead_s = 8e-6;     // fixed cost of one op on an accelerator (kernel launch)
   double transfer_latency_s = 10e-6;     // fixed cost of one copy between places
 };
 
@@ -29,7 +29,7 @@ struct Speeds {
   double flops = 0;            // flop/s
   double h2d_bps = 0;          // bytes/s host -> this place (unused for the host)
   double d2h_bps = 0;          // bytes/s this place -> host
-  double step_overhead_s = 0;  // seconds per step
+  double op_overhead_s = 0;    // seconds per op launched
   double copy_latency_s = 0;   // seconds per copy to or from this place (accelerators)
   bool unified = false;        // shares DRAM with the host: copies cost only the latency
 };
@@ -54,15 +54,15 @@ struct Work {
 struct StepTime {
   double read_s = 0;      // bytes ÷ read bandwidth
   double compute_s = 0;   // flops ÷ compute
-  double overhead_s = 0;  // fixed per-step cost
+  double overhead_s = 0;  // fixed cost: ops launched × per-op overhead
   /// max(read, compute) + overhead.
   double total() const { return (read_s > compute_s ? read_s : compute_s) + overhead_s; }
   /// True when reading memory, not compute, sets the time.
   bool memory_bound() const { return read_s >= compute_s; }
 };
 
-/// Roofline time of `work` on a place with `speeds`.
-StepTime step_time(const Work& work, const Speeds& speeds);
+/// Roofline time of `work` on a place with `speeds`, launching `ops` ops.
+StepTime step_time(const Work& work, const Speeds& speeds, double ops);
 
 /// Seconds to copy `bytes` from place `from` to place `to` (nullptr = the host): over the device's link
 /// (device -> device goes through the host: d2h then h2d), latency per link crossed; 0 when from == to.
@@ -75,6 +75,10 @@ Work matmul_work(double bytes, double params, double tokens);
 /// each) is read once per step over `read_positions` positions.
 Work attention_core_work(const arch::Deepseek2Config& c, double tokens, double positions, double read_positions,
                          double kv_elem_bytes);
+/// Ops the executor launches for one layer's attention (scheduler/executor/forward_steps.cpp): norms,
+/// projections, RoPE, cache write, and per head one absorption and one value matmul (`tokens` > 1: each
+/// with a gather and a scatter around it).
+double attention_ops(const arch::Deepseek2Config& c, double tokens);
 /// Expected number of distinct experts a batch of `tokens` tokens selects when each picks k of X uniformly:
 /// X (1 - (1 - k/X)^tokens).
 double experts_touched(uint32_t n_expert, uint32_t k, double tokens);

@@ -26,6 +26,7 @@ struct Executor::Impl {
   ForwardContext ctx;
   uint32_t batch = 1;
   uint32_t position = 0;
+  uint64_t tokens = 0;
 
   Impl(const gguf::GgufFile& f, std::vector<backend::Device*> devs, ExecutorOptions opts)
       : file(f), options(std::move(opts)), devices(std::move(devs)) {}
@@ -125,6 +126,15 @@ Executor::Executor(const gguf::GgufFile& file, std::vector<backend::Device*> dev
   ctx.router.norm = c.expert_weights_norm;
   ctx.router.scale = c.expert_weights_scale;
   ctx.attn_scale = static_cast<float>(c.attn_scale());
+  // One worker thread for the whole life of the executor, only where some layer has host routed experts and
+  // its shared expert on an accelerator; it exists in both modes so that they differ only in the overlap.
+  bool host_routed_apart = false;
+  for (const auto& f : s.weights.ffn)
+    host_routed_apart |= f.moe && f.shared && f.shared_device != f.device &&
+                         s.devices[f.device]->caps().kind == backend::DeviceKind::kHost &&
+                         s.devices[f.shared_device]->caps().kind != backend::DeviceKind::kHost;
+  if (host_routed_apart) ctx.worker = std::make_unique<HostWorker>();
+  ctx.overlap = s.options.overlap_host_experts;
   for (auto* d : s.devices) d->finish();
 }
 
@@ -172,6 +182,7 @@ ForwardResult Executor::forward(std::span<const int32_t> tokens, const ForwardRe
     else if (done + m == n)
       steps.head(m - 1, m, result.logits.data());
     s.position += m;
+    s.tokens += m;
     done += m;
   }
   return result;
@@ -199,6 +210,11 @@ std::vector<DeviceMemoryReport> Executor::memory_report() const {
     out.push_back(r);
   }
   return out;
+}
+
+ExecutorStats Executor::stats() const {
+  const Impl& s = *impl_;
+  return {s.tokens, s.ctx.host_expert_steps, s.ctx.overlapped_steps};
 }
 
 uint64_t Executor::bytes_per_token() const {

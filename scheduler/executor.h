@@ -43,6 +43,16 @@ struct ExecutorOptions {
   DType kv_type = DType::F16;    // F32 or F16 compressed cache
   PlacementFn placement;         // null: everything on device 0
   LoadProgress progress;         // optional
+  /// Routed experts on the host run on a host worker thread while an accelerator computes the layer's shared
+  /// expert (profile: scheduling.overlap_host_experts); false: after it, on the same worker (same arithmetic).
+  bool overlap_host_experts = true;
+};
+
+/// What the executor has done since it was built.
+struct ExecutorStats {
+  uint64_t tokens = 0;             // tokens run through forward()
+  uint64_t host_expert_steps = 0;  // MoE steps (layer x batch) with routed experts on the host, shared expert apart
+  uint64_t overlapped_steps = 0;   // of those, the steps whose routed and shared experts ran at the same time
 };
 
 /// What one forward call should return besides the new KV cache entries.
@@ -93,6 +103,8 @@ class Executor {
   std::vector<DeviceMemoryReport> memory_report() const;
   /// Bytes of weights one decode token reads (for the bandwidth bound), summed over devices.
   uint64_t bytes_per_token() const;
+  /// Counters since construction (how many steps overlapped host and accelerator work).
+  ExecutorStats stats() const;
 
  private:
   struct Impl;

@@ -73,6 +73,8 @@ struct StepCost {
   double bytes = 0, flops = 0;   // weights and KV read, flops done
   double transfer_bytes = 0;     // activations copied in and out of the step's place
   double read_s = 0, compute_s = 0, overhead_s = 0, transfer_s = 0;
+  double ops = 0;                // ops the executor launches for it (overhead_s = ops × the place's per-op cost)
+  double copies = 0;             // activation copies in and out (each pays the link's latency)
   double seconds = 0;            // max(read_s, compute_s) + overhead_s + transfer_s
 };
 

@@ -14,42 +14,55 @@ namespace {
 constexpr double kActBytes = 4;     // activations cross devices as f32
 constexpr double kRouteBytes = 8;   // one expert id (i32) and its weight (f32)
 
-// Where the steps of one layer run, for the copies between them.
+// Where the steps of one layer run, as the executor runs them (scheduler/executor/forward_steps.cpp): the
+// residual stream follows the steps (attention, then the FFN), and a MoE layer's norm and router run where
+// its routed experts are, whatever the plan charges their weights to.
 struct LayerPlaces {
-  size_t attention = 0, router = 0, prev_residual = 0;
-  bool has_router = false;
+  size_t attention = 0;    // attention and its KV cache
+  size_t ffn = 0;          // where the FFN runs and leaves the residual: routed experts' place, or dense FFN's
+  size_t residual_in = 0;  // where the residual is before the attention (previous layer's FFN, or embedding)
+  bool moe = false;
+  bool has_shared = false;
 };
 
 const Speeds* place_speeds(const Plan& plan, size_t loc) {
   return loc == plan.host() ? nullptr : &plan.speeds[loc];
 }
 
+// Where layer `layer`'s FFN leaves the residual (the embedding's place for layer -1).
+size_t ffn_place(const Plan& plan, int layer) {
+  size_t attention = plan.host(), ffn = SIZE_MAX, embedding = plan.host();
+  for (const StepPlan& s : plan.steps) {
+    if (s.kind == StepKind::kEmbedding) embedding = s.location;
+    if (s.layer != layer) continue;
+    if (s.kind == StepKind::kAttention) attention = s.location;
+    if (s.kind == StepKind::kRoutedExperts || s.kind == StepKind::kDenseFfn) ffn = s.location;
+  }
+  if (layer < 0) return embedding;
+  return ffn != SIZE_MAX ? ffn : attention;
+}
+
 LayerPlaces layer_places(const Plan& plan, int layer) {
   LayerPlaces p;
-  p.prev_residual = plan.host();
+  p.residual_in = ffn_place(plan, layer - 1);
+  p.ffn = ffn_place(plan, layer);
   for (const StepPlan& s : plan.steps) {
-    if (s.kind == StepKind::kEmbedding && layer == 0) p.prev_residual = s.location;
-    if (s.kind == StepKind::kAttention && s.layer == layer - 1) p.prev_residual = s.location;
-    if (s.kind == StepKind::kAttention && s.layer == layer) p.attention = s.location;
-    if (s.kind == StepKind::kRouter && s.layer == layer) {
-      p.router = s.location;
-      p.has_router = true;
-    }
+    if (s.layer != layer) continue;
+    if (s.kind == StepKind::kAttention) p.attention = s.location;
+    if (s.kind == StepKind::kRoutedExperts) p.moe = true;
+    if (s.kind == StepKind::kSharedExperts) p.has_shared = true;
   }
   return p;
 }
 
 // Location of the last layer's residual stream (input of the head).
-size_t last_residual(const Plan& plan) {
-  size_t loc = plan.host();
-  for (const StepPlan& s : plan.steps)
-    if (s.kind == StepKind::kAttention || s.kind == StepKind::kEmbedding) loc = s.location;
-  return loc;
-}
+size_t last_residual(const Plan& plan) { return ffn_place(plan, static_cast<int>(plan.config.n_layer) - 1); }
 
-double copy(const Plan& plan, double bytes, size_t from, size_t to, double* moved) {
+// One copy of `bytes` between places; counts it in `moved` and `copies`.
+double copy(const Plan& plan, double bytes, size_t from, size_t to, double* moved, double* copies) {
   if (from == to || bytes == 0) return 0;
   *moved += bytes;
+  *copies += (from != plan.host()) + (to != plan.host());  // each device end is one transfer with its latency
   return transfer_time(bytes, place_speeds(plan, from), place_speeds(plan, to), plan.options.cost);
 }
 
@@ -59,17 +72,20 @@ StepCost step_cost(const Plan& plan, const StepPlan& step, bool prefill) {
   const arch::Deepseek2Config& c = plan.config;
   const double t = prefill ? plan.options.batch : 1.0;
   const double act = kActBytes * c.n_embd * t;
-  const size_t loc = step.location;
+  size_t loc = step.location;
   StepCost cost;
   Work work;
-  double moved = 0, transfer_s = 0;
+  double moved = 0, transfer_s = 0, copies = 0, ops = 0;
   if (step.kind == StepKind::kEmbedding) {
     const TensorPlan* embd = plan.find("token_embd.weight");
     if (embd != nullptr) work.bytes = t * static_cast<double>(embd->bytes) / c.n_vocab;  // one row per token
+    transfer_s += copy(plan, 4 * t, plan.host(), loc, &moved, &copies);                  // the token ids
+    ops = 1;                                                                              // get_rows
   } else if (step.kind == StepKind::kHead) {
     work = matmul_work(static_cast<double>(step.weight_bytes), step.params, 1.0);  // logits of the last token
-    transfer_s += copy(plan, kActBytes * c.n_embd, last_residual(plan), loc, &moved);
-    transfer_s += copy(plan, kActBytes * c.n_vocab, loc, plan.host(), &moved);
+    transfer_s += copy(plan, act, last_residual(plan), loc, &moved, &copies);      // the whole batch's rows move
+    transfer_s += copy(plan, kActBytes * c.n_vocab, loc, plan.host(), &moved, &copies);
+    ops = 2;  // output_norm, output
   } else if (step.layer >= 0) {
     const LayerPlaces p = layer_places(plan, step.layer);
     switch (step.kind) {
@@ -79,19 +95,28 @@ StepCost step_cost(const Plan& plan, const StepPlan& step, bool prefill) {
         const double read = prefill ? t : plan.options.decode_position;
         work = matmul_work(static_cast<double>(step.weight_bytes), step.params, t);
         work += attention_core_work(c, t, pos, read, kvb);
-        transfer_s += copy(plan, act, p.prev_residual, loc, &moved);
+        transfer_s += copy(plan, act, p.residual_in, loc, &moved, &copies);
+        ops = attention_ops(c, t);
         break;
       }
       case StepKind::kRouter:
+        // ffn_norm, the router matmul and top-k run beside the routed experts; the shared expert's output
+        // is added there too.
+        loc = p.ffn;
         work = matmul_work(static_cast<double>(step.weight_bytes), step.params, t);
-        transfer_s += copy(plan, act, p.attention, loc, &moved);
-        transfer_s += copy(plan, kRouteBytes * c.n_expert_used * t, loc, p.attention, &moved);
+        transfer_s += copy(plan, act, p.attention, loc, &moved, &copies);
+        ops = 3 + (p.has_shared ? 1 : 0);
         break;
       case StepKind::kSharedExperts:
+        work = matmul_work(static_cast<double>(step.weight_bytes), step.params, t);
+        transfer_s += copy(plan, act, p.ffn, loc, &moved, &copies);  // normed input from the router's place
+        transfer_s += copy(plan, act, loc, p.ffn, &moved, &copies);  // output back to be added
+        ops = 4;  // gate, up, swiglu, down
+        break;
       case StepKind::kDenseFfn:
         work = matmul_work(static_cast<double>(step.weight_bytes), step.params, t);
-        transfer_s += copy(plan, act, p.attention, loc, &moved);
-        transfer_s += copy(plan, act, loc, p.attention, &moved);
+        transfer_s += copy(plan, act, p.attention, loc, &moved, &copies);
+        ops = 6;  // ffn_norm, gate, up, swiglu, down, residual add
         break;
       case StepKind::kRoutedExperts: {
         const double per_bytes = static_cast<double>(step.weight_bytes) / c.n_expert;
@@ -99,20 +124,22 @@ StepCost step_cost(const Plan& plan, const StepPlan& step, bool prefill) {
         const double touched = experts_touched(c.n_expert, c.n_expert_used, t);
         work.bytes = touched * per_bytes;
         work.flops = 2.0 * t * c.n_expert_used * per_params;
-        const size_t run_at = prefill && step.streamed ? step.stream_location : loc;
-        transfer_s += copy(plan, act, p.attention, run_at, &moved);
-        transfer_s += copy(plan, kRouteBytes * c.n_expert_used * t, p.has_router ? p.router : p.attention, run_at,
-                           &moved);
-        transfer_s += copy(plan, act, run_at, p.attention, &moved);
+        ops = 1;  // moe_ffn (its input, ids and weights are already where the router ran)
         if (prefill && step.streamed) {
+          const size_t run_at = step.stream_location;
+          transfer_s += copy(plan, act, loc, run_at, &moved, &copies);
+          transfer_s += copy(plan, kRouteBytes * c.n_expert_used * t, loc, run_at, &moved, &copies);
+          transfer_s += copy(plan, act, run_at, loc, &moved, &copies);
           // The touched experts cross the link while the accelerator computes the previous ones.
-          const double link = copy(plan, work.bytes, loc, run_at, &moved);
-          const StepTime st = step_time(work, plan.speeds[run_at]);
+          const double link = copy(plan, work.bytes, loc, run_at, &moved, &copies);
+          const StepTime st = step_time(work, plan.speeds[run_at], ops);
           cost.bytes = work.bytes;
           cost.flops = work.flops;
           cost.read_s = std::max(st.read_s, link);
           cost.compute_s = st.compute_s;
           cost.overhead_s = st.overhead_s;
+          cost.ops = ops;
+          cost.copies = copies;
           cost.transfer_bytes = moved;
           cost.transfer_s = transfer_s;
           cost.seconds = std::max(cost.read_s, cost.compute_s) + cost.overhead_s + cost.transfer_s;
@@ -123,12 +150,14 @@ StepCost step_cost(const Plan& plan, const StepPlan& step, bool prefill) {
       default: break;
     }
   }
-  const StepTime st = step_time(work, plan.speeds[loc]);
+  const StepTime st = step_time(work, plan.speeds[loc], ops);
   cost.bytes = work.bytes;
   cost.flops = work.flops;
   cost.read_s = st.read_s;
   cost.compute_s = st.compute_s;
   cost.overhead_s = st.overhead_s;
+  cost.ops = ops;
+  cost.copies = copies;
   cost.transfer_bytes = moved;
   cost.transfer_s = transfer_s;
   cost.seconds = st.total() + transfer_s;
@@ -163,7 +192,9 @@ struct Shares {
     by_step[resource][std::string(step)] += s;
   }
   void add_step(const Plan& plan, const StepPlan& step, const StepCost& c, bool prefill) {
-    const size_t run_at = prefill && step.streamed ? step.stream_location : step.location;
+    const size_t run_at = prefill && step.streamed            ? step.stream_location
+                          : step.kind == StepKind::kRouter ? ffn_place(plan, step.layer)
+                                                           : step.location;
     const std::string& where = plan.locations[run_at];
     const std::string_view kind = step_kind_name(step.kind);
     if (prefill && step.streamed && c.read_s > c.compute_s)
@@ -172,7 +203,7 @@ struct Shares {
       add(where + " memory bandwidth", kind, c.read_s);
     else
       add(where + " compute", kind, c.compute_s);
-    add(where + " step overhead", kind, c.overhead_s);
+    add(where + " op launches", kind, c.overhead_s);
     add("activation copies", kind, c.transfer_s);
   }
 };

@@ -21,7 +21,8 @@ struct KindTotals {
 nlohmann::json cost_json(const StepCost& c) {
   return {{"bytes", c.bytes},           {"flops", c.flops},         {"transfer_bytes", c.transfer_bytes},
           {"read_s", c.read_s},         {"compute_s", c.compute_s}, {"overhead_s", c.overhead_s},
-          {"transfer_s", c.transfer_s}, {"seconds", c.seconds}};
+          {"transfer_s", c.transfer_s}, {"ops", c.ops},               {"copies", c.copies},
+          {"seconds", c.seconds}};
 }
 
 nlohmann::json phase_json(const PhaseTime& p) {
@@ -115,7 +116,7 @@ std::string plan_json(const Plan& plan) {
   for (size_t i = 0; i < plan.speeds.size(); ++i) {
     const Speeds& s = plan.speeds[i];
     speeds.push_back({{"location", plan.locations[i]}, {"read_bps", s.read_bps}, {"flops", s.flops},
-                      {"h2d_bps", s.h2d_bps}, {"d2h_bps", s.d2h_bps}, {"step_overhead_s", s.step_overhead_s}});
+                      {"h2d_bps", s.h2d_bps}, {"d2h_bps", s.d2h_bps}, {"op_overhead_s", s.op_overhead_s}, {"copy_latency_s", s.copy_latency_s}});
   }
   j["speeds"] = speeds;
   nlohmann::json memory = nlohmann::json::array();

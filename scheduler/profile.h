@@ -40,7 +40,7 @@ struct DeviceSpeeds {
   double fp32_gflops = 0;    // peak fp32 compute
   double h2d_gbps = 0;       // host -> device copies
   double d2h_gbps = 0;       // device -> host copies
-  double step_overhead_us = 0;  // fixed cost of one planner step (its kernel launches, thread wake-ups), µs
+  double op_overhead_us = 0;    // fixed cost of one op the executor launches (kernel enqueue, thread fork/join), µs
   double copy_latency_us = 0;   // fixed cost of one host<->device copy, µs (accelerators only)
 
   bool operator==(const DeviceSpeeds&) const = default;

@@ -22,7 +22,7 @@ void emit_speeds(YAML::Emitter& out, const DeviceSpeeds& s) {
   if (s.fp32_gflops > 0) out << YAML::Key << "fp32_gflops" << YAML::Value << number(s.fp32_gflops);
   if (s.h2d_gbps > 0) out << YAML::Key << "h2d_gbps" << YAML::Value << number(s.h2d_gbps);
   if (s.d2h_gbps > 0) out << YAML::Key << "d2h_gbps" << YAML::Value << number(s.d2h_gbps);
-  if (s.step_overhead_us > 0) out << YAML::Key << "step_overhead_us" << YAML::Value << number(s.step_overhead_us);
+  if (s.op_overhead_us > 0) out << YAML::Key << "op_overhead_us" << YAML::Value << number(s.op_overhead_us);
   if (s.copy_latency_us > 0) out << YAML::Key << "copy_latency_us" << YAML::Value << number(s.copy_latency_us);
   out << YAML::EndMap;
 }

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 
+#include "backend/opencl/kernel_config.h"
 #include "common/error.h"
 #include "model/quant/quant.h"
 #include "scheduler/profile.h"
@@ -21,10 +22,10 @@ using Keys = std::vector<std::string>;
 
 const Keys kTopKeys = {"name", "description", "extends", "host", "devices", "quant", "placement", "scheduling"};
 const Keys kHostKeys = {"dram_budget", "threads", "isa", "speeds"};
-const Keys kHostSpeedKeys = {"read_gbps", "fp32_gflops", "step_overhead_us"};
+const Keys kHostSpeedKeys = {"read_gbps", "fp32_gflops", "op_overhead_us"};
 const Keys kDeviceKeys = {"match", "memory_budget", "unified_memory", "speeds", "kernels"};
 const Keys kMatchKeys = {"platform", "vendor", "name", "type", "index"};
-const Keys kDeviceSpeedKeys = {"read_gbps", "fp32_gflops", "h2d_gbps", "d2h_gbps", "step_overhead_us",
+const Keys kDeviceSpeedKeys = {"read_gbps", "fp32_gflops", "h2d_gbps", "d2h_gbps", "op_overhead_us",
                                  "copy_latency_us"};
 const Keys kKernelKeys = {"variant", "macros"};
 const Keys kQuantKeys = {"attention", "shared_experts", "dense_ffn", "routed_experts", "embedding", "output", "kv_cache"};
@@ -160,7 +161,7 @@ void read_speeds(const PNode& node, const std::string& path, const Keys& allowed
                     : e.key == "fp32_gflops" ? out.fp32_gflops
                     : e.key == "h2d_gbps"    ? out.h2d_gbps
                     : e.key == "d2h_gbps"    ? out.d2h_gbps
-                    : e.key == "step_overhead_us" ? out.step_overhead_us
+                    : e.key == "op_overhead_us" ? out.op_overhead_us
                                                   : out.copy_latency_us;
     field = rate(e.value, key);
   }
@@ -184,7 +185,19 @@ HostProfile read_host(const PNode& node) {
   return host;
 }
 
-KernelOverride read_kernel(const PNode& node, const std::string& path) {
+// Runs a backend check of one kernels entry, turning its error into one that names `loc` and the device path.
+template <class F>
+void backend_check(const Loc& loc, const std::string& device_path, F&& check) {
+  try {
+    check();
+  } catch (const Error& e) {
+    fail("{}: {}.{}", loc.str(), device_path, e.what());
+  }
+}
+
+// One `kernels:` entry; `op_key` is its key ("matmul.Q4_K.decode"), `device_path` "devices.<id>".
+KernelOverride read_kernel(const PNode& node, const std::string& device_path, const std::string& op_key) {
+  const std::string path = join_path(device_path, "kernels." + op_key);
   expect_kind(node, PNode::Kind::kMap, path);
   check_keys(node, path, kKernelKeys);
   KernelOverride k;
@@ -192,6 +205,7 @@ KernelOverride read_kernel(const PNode& node, const std::string& path) {
     const std::string key = join_path(path, e.key);
     if (e.key == "variant") {
       k.variant = one_of(e.value, key, kVariants);
+      backend_check(e.value.loc, device_path, [&] { backend::check_kernel_config(op_key, {k.variant, {}}); });
       continue;
     }
     expect_kind(e.value, PNode::Kind::kMap, key);
@@ -204,6 +218,7 @@ KernelOverride read_kernel(const PNode& node, const std::string& path) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '+' || c == '-';
       });
       if (!ok) bad_value(m.value, mkey, "a number or a name (letters, digits, '_', '.', '+', '-')");
+      backend_check(m.value.loc, device_path, [&] { backend::check_kernel_config(op_key, {"", {{m.key, v}}}); });
       k.macros[m.key] = v;
     }
   }
@@ -243,8 +258,15 @@ DeviceProfile read_device(const MapEntry& entry) {
       read_speeds(e.value, key, kDeviceSpeedKeys, d.speeds);
     } else if (e.key == "kernels") {
       expect_kind(e.value, PNode::Kind::kMap, key);
-      check_keys(e.value, key, kOps);
-      for (const auto& k : e.value.entries) d.kernels[k.key] = read_kernel(k.value, join_path(key, k.key));
+      for (const auto& k : e.value.entries) {
+        // Keys are op[.FORMAT][.PHASE] (backend/opencl/kernel_config.h); an unknown op gets a did-you-mean.
+        const std::string op = k.key.substr(0, k.key.find('.'));
+        if (std::find(kOps.begin(), kOps.end(), op) == kOps.end())
+          fail("{}: unknown key '{}'{}; allowed in {}: {} (each optionally followed by .FORMAT and/or .decode / "
+               ".prefill)", k.key_loc.str(), join_path(key, k.key), did_you_mean(op, kOps), key, fmt::join(kOps, ", "));
+        backend_check(k.key_loc, path, [&] { backend::parse_kernel_config_key(k.key); });
+        d.kernels[k.key] = read_kernel(k.value, path, k.key);
+      }
     }
   }
   return d;

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "backend/opencl/opencl_device.h"
 #include "common/error.h"
 #include "model/gguf/gguf_file.h"
 #include "scheduler/profile_match.h"
@@ -30,6 +31,12 @@ ProfileSession make_profile_session(const gguf::GgufFile& file, const Profile& p
   // Matching throws naming the profile device, its match and every device found.
   s.devices = match_devices(profile, discovered);
   apply_device_budgets(profile, s.devices);
+  for (size_t i = 0; i < s.devices.size(); ++i)  // kernel overrides (checked when the profile loaded)
+    if (auto* cl = dynamic_cast<backend::OpenCLDevice*>(s.devices[i])) {
+      backend::OpKernelConfigs configs;
+      for (const auto& [key, k] : profile.devices[i].kernels) configs[key] = {k.variant, k.macros};
+      cl->set_kernel_configs(std::move(configs));
+    }
 
   PlanOptions po;
   po.context = context;
@@ -56,6 +63,7 @@ ProfileSession make_profile_session(const gguf::GgufFile& file, const Profile& p
   s.options.batch = batch;
   s.options.kv_type = profile.quant.kv_cache;
   s.options.placement = placement_fn(s.plan, index);
+  s.options.overlap_host_experts = profile.scheduling.overlap_host_experts;
   return s;
 }
 

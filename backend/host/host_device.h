@@ -41,8 +41,6 @@ class HostDevice final : public Device {
   void mla_attention(View q, View kv, DType kv_type, View out, uint64_t m, uint64_t pos0, uint64_t n_head,
                      uint64_t n_latent, uint64_t n_rope, float scale) override;
   void convert(View src, View dst, DType dst_type, uint64_t n) override;
-  void copy_2d(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
-               uint64_t rows) override;
 
   /// Threads used by ops.
   int threads() const { return threads_; }
@@ -53,6 +51,11 @@ class HostDevice final : public Device {
   std::shared_ptr<Buffer> map_external(const void* data, uint64_t bytes);
   /// Bytes of live map_external() buffers.
   uint64_t mapped_bytes() const { return mapped_->load(); }
+
+ protected:
+  /// Row-by-row memcpy (Device::copy_2d has checked the arguments).
+  void copy_2d_impl(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
+                    uint64_t rows) override;
 
  private:
   int threads_;

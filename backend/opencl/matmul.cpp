@@ -58,6 +58,35 @@ uint32_t checked_u32(const OpenCLDevice& dev, uint64_t v, std::string_view op, s
 
 bool opencl_matmul_supports(DType type) { return !format_file(type).empty(); }
 
+OpenCLMatmulConfig opencl_matmul_config(const OpKernelConfigs& configs, std::string_view op, DType type, uint64_t m) {
+  OpenCLMatmulConfig c;
+  const auto applicable = applicable_kernel_configs(configs, op, type, m);
+  for (const OpKernelConfig* a : applicable)
+    if (!a->variant.empty()) c.variant = a->variant;  // the most specific entry comes last
+  auto u32 = [&](std::string_view name) {
+    return static_cast<uint32_t>(std::min<uint64_t>(kernel_config_number(applicable, name).value_or(0), UINT32_MAX));
+  };
+  c.rows_per_item = u32("MM_ROWS");
+  c.local_size = u32("MM_LOCAL");
+  c.tile_rows = u32("MM_TILE_ROWS");
+  c.tile_tokens = u32("MM_TILE_TOKENS");
+  c.tiled_from_m = u32("MM_TILED_FROM_M");
+  c.gemm_from_m = kernel_config_number(applicable, "MM_GEMM_FROM_M").value_or(0);
+  return c;
+}
+
+OpenCLMatmulConfig overlay_matmul_config(OpenCLMatmulConfig over, const OpenCLMatmulConfig& under) {
+  if (over.variant.empty()) over.variant = under.variant;
+  if (!over.rows_per_item) over.rows_per_item = under.rows_per_item;
+  if (!over.local_size) over.local_size = under.local_size;
+  if (!over.tile_rows) over.tile_rows = under.tile_rows;
+  if (!over.tile_tokens) over.tile_tokens = under.tile_tokens;
+  if (!over.tiled_from_m) over.tiled_from_m = under.tiled_from_m;
+  if (!over.gemm_from_m) over.gemm_from_m = under.gemm_from_m;
+  if (!over.gemm_tile_bytes) over.gemm_tile_bytes = under.gemm_tile_bytes;
+  return over;
+}
+
 OpenCLFloats opencl_floats(const OpenCLDevice& dev, View v, uint64_t bytes, std::string_view op, std::string_view arg) {
   const OpenCLBuffer& b = own(dev, v.buffer, op, arg);
   if (v.offset % sizeof(float) != 0)
@@ -116,7 +145,11 @@ OpenCLWeights opencl_weights(const OpenCLDevice& dev, const WeightView& w, std::
 }
 
 void opencl_matmul(OpenCLDevice& dev, const WeightView& w, View x, View y, uint64_t m,
-                   const OpenCLMatmulConfig& config) {
+                   const OpenCLMatmulConfig& given) {
+  const OpenCLMatmulConfig config =
+      dev.kernel_configs().empty() ? given
+                                   : overlay_matmul_config(given, opencl_matmul_config(dev.kernel_configs(), "matmul",
+                                                                                       w.type, m));
   const OpenCLWeights wt = opencl_weights(dev, w, "matmul");
   const OpenCLFloats vx = opencl_floats(dev, x, m * w.cols * 4, "matmul", "activation (x) view");
   const OpenCLFloats vy = opencl_floats(dev, y, m * w.rows * 4, "matmul", "output (y) view");

@@ -28,6 +28,12 @@ struct OpenCLWeightSpan {
   uint64_t first = 0, count = 0, offset = 0;
 };
 
+/// The matmul tunables that the device's kernel configs give `op` ("matmul", or "moe_ffn" for its expert
+/// products) on weights of `type` with m tokens (macros MM_ROWS, MM_LOCAL, ... of backend/opencl/kernel_config.cpp).
+OpenCLMatmulConfig opencl_matmul_config(const OpKernelConfigs& configs, std::string_view op, DType type, uint64_t m);
+/// `over` with its unset (0 / empty) fields taken from `under`.
+OpenCLMatmulConfig overlay_matmul_config(OpenCLMatmulConfig over, const OpenCLMatmulConfig& under);
+
 /// A weight view checked for the matmul kernels (supported type, whole blocks, row alignment, inside its buffer,
 /// no row across chunks) and split into per-chunk spans.
 struct OpenCLWeights {
@@ -57,7 +63,8 @@ bool opencl_matmul_supports(DType type);
 /// inside one chunk of their buffer. The weight rows may span several chunks (each row inside one); the kernel
 /// runs once per chunk. m >= gemm_from_m (config, else the device's) takes the CLBlast path
 /// (backend/opencl/clblast_matmul.h), below it the matmul kernels. Enqueued on the compute queue; errors name
-/// the device, the argument and the fix.
+/// the device, the argument and the fix. Fields of `config` left unset come from the device's kernel configs
+/// (OpenCLDevice::set_kernel_configs, key "matmul"), then from the built-in defaults.
 void opencl_matmul(OpenCLDevice& dev, const WeightView& w, View x, View y, uint64_t m,
                    const OpenCLMatmulConfig& config = {});
 

@@ -92,6 +92,17 @@ OpenCLDevice::~OpenCLDevice() {
   }
 }
 
+void OpenCLDevice::set_kernel_configs(OpKernelConfigs configs) {
+  for (const auto& [key, config] : configs) {
+    try {
+      check_kernel_config(key, config);
+    } catch (const Error& e) {
+      fail("device {}: {}", name(), e.what());
+    }
+  }
+  kernel_configs_ = std::move(configs);
+}
+
 void OpenCLDevice::rethrow(const char* call, const cl::Error& e) const { throw cl_failure(name(), call, e.err()); }
 
 cl::Program OpenCLDevice::program(std::string_view file, const std::string& build_options) {
@@ -157,12 +168,16 @@ Event OpenCLDevice::upload(Buffer& dst, uint64_t offset, const void* src, uint64
   impl->device = name();
   const auto* p = static_cast<const unsigned char*>(src);
   try {
+    // The write waits for every op enqueued so far (one may still read the destination), by event: no clFinish.
+    std::vector<cl::Event> after(1);
+    compute_queue_.enqueueMarkerWithWaitList(nullptr, &after[0]);
+    compute_queue_.flush();
     for (size_t i = 0; i < b.chunk_count() && bytes > 0; ++i) {
       const auto [begin, end] = b.chunk_range(i);
       const uint64_t lo = std::max(begin, offset), hi = std::min(end, offset + bytes);
       if (lo >= hi) continue;
       cl::Event ev;
-      copy_queue_.enqueueWriteBuffer(b.chunk(i), CL_FALSE, lo - begin, hi - lo, p + (lo - offset), nullptr, &ev);
+      copy_queue_.enqueueWriteBuffer(b.chunk(i), CL_FALSE, lo - begin, hi - lo, p + (lo - offset), &after, &ev);
       impl->events.push_back(ev);
     }
     copy_queue_.flush();

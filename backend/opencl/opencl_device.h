@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/device.h"
+#include "backend/opencl/kernel_config.h"
 #include "backend/opencl/program_cache.h"
 
 namespace mixcl::backend {
@@ -55,6 +56,11 @@ class OpenCLDevice final : public Device {
   const std::string& std_option() const { return std_option_; }
   /// Smallest m for which matmul takes the dequantize + CLBlast SGEMM path (OpenCLOptions::gemm_from_m).
   uint64_t gemm_from_m() const { return gemm_from_m_; }
+  /// Replaces the per-op kernel settings (a profile's `kernels:`, backend/opencl/kernel_config.h) after checking
+  /// every entry; throws naming this device, the key and what is allowed. Call while no op is running.
+  void set_kernel_configs(OpKernelConfigs configs);
+  /// The per-op kernel settings the ops read (empty: the built-in defaults).
+  const OpKernelConfigs& kernel_configs() const { return kernel_configs_; }
 
   /// Kernel `kernel_name` from cl_kernels/<file> built with `build_options` (-D macros); programs are
   /// compiled once per (file, options) per process and cached on disk. Each call returns a new cl::Kernel,
@@ -68,7 +74,7 @@ class OpenCLDevice final : public Device {
   cl::Kernel& thread_kernel(std::string_view file, std::string_view kernel_name, const std::string& build_options = "");
 
   std::shared_ptr<Buffer> allocate(uint64_t bytes, uint64_t granule = 1) override;
-  /// Asynchronous on the copy queue; does not wait for earlier ops, so the destination must not be in use.
+  /// Asynchronous on the copy queue, after every op enqueued before it (so none still reads the destination).
   Event upload(Buffer& dst, uint64_t offset, const void* src, uint64_t bytes) override;
   /// Asynchronous on the copy queue, after every op enqueued before it (so results are complete).
   Event download(const Buffer& src, uint64_t offset, void* dst, uint64_t bytes) override;
@@ -78,7 +84,7 @@ class OpenCLDevice final : public Device {
   void add(View a, View b, View out, uint64_t n) override;
   void scale(View x, float s, View out, uint64_t n) override;
   void rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, float eps) override;
-  /// Runs opencl_matmul (backend/opencl/matmul.h) with the device's default tuning.
+  /// Runs opencl_matmul (backend/opencl/matmul.h) with the device's kernel configs (set_kernel_configs).
   void matmul(const WeightView& w, View x, View y, uint64_t m) override;
   void get_rows(const WeightView& table, View ids, View out, uint64_t n) override;
   void rope(View x, View positions, uint64_t n_tokens, uint64_t n_heads, uint64_t head_stride,
@@ -91,8 +97,12 @@ class OpenCLDevice final : public Device {
   void mla_attention(View q, View kv, DType kv_type, View out, uint64_t m, uint64_t pos0, uint64_t n_head,
                      uint64_t n_latent, uint64_t n_rope, float scale) override;
   void convert(View src, View dst, DType dst_type, uint64_t n) override;
-  void copy_2d(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
-               uint64_t rows) override;
+
+ protected:
+  /// One clEnqueueCopyBufferRect on the compute queue; each region must lie in one chunk of its buffer
+  /// (Device::copy_2d has checked pitches and ranges).
+  void copy_2d_impl(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
+                    uint64_t rows) override;
 
  private:
   // An op's kernel from the table, built on first use; call with ops_mutex_ held.
@@ -109,6 +119,7 @@ class OpenCLDevice final : public Device {
   std::string std_option_;
   std::string cache_device_id_;  // device name + driver + platform version, part of each cache key
   uint64_t gemm_from_m_ = kGemmNever;
+  OpKernelConfigs kernel_configs_;
 
   std::mutex programs_mutex_;
   std::map<std::pair<std::string, std::string>, cl::Program> programs_;  // (file, options) -> program

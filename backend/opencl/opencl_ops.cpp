@@ -97,7 +97,11 @@ void OpenCLDevice::rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, 
                vo = resolve(*this, out, rows * n * 4, "rmsnorm", "out");
   if (rows == 0 || n == 0) return;
   std::lock_guard lock(ops_mutex_);
-  const bool vec = shape() == KernelShape::kVector;
+  const auto tuned = applicable_kernel_configs(kernel_configs_, "rmsnorm", std::nullopt, rows);
+  std::string variant;
+  for (const OpKernelConfig* c : tuned)
+    if (!c->variant.empty()) variant = c->variant;
+  const bool vec = variant.empty() ? shape() == KernelShape::kVector : variant == "vector";
   std::string options;
   if (vec)
     options = fmt::format("-DVEC={}", vector_width(caps()));
@@ -106,7 +110,8 @@ void OpenCLDevice::rmsnorm(View x, View w, View out, uint64_t rows, uint64_t n, 
   cl::Kernel& k = op_kernel("rmsnorm.cl", vec ? "rmsnorm_vec" : "rmsnorm_wg", options);
   try {
     // Few work-items per row on CPU-like devices (each streams a span); a wide group on GPUs.
-    size_t local = std::min<size_t>(vec ? 16 : 256, caps().max_work_group_size);
+    size_t local = std::min<size_t>(kernel_config_number(tuned, "RMS_LOCAL").value_or(vec ? 16 : 256),
+                                    caps().max_work_group_size);
     local = std::min(local, k.getWorkGroupInfo<CL_KERNEL_WORK_GROUP_SIZE>(device_));
     local = floor_pow2(local);
     k.setArg(0, vx.buffer);
@@ -157,12 +162,8 @@ void OpenCLDevice::convert(View src, View dst, DType dst_type, uint64_t n) {
   opencl_convert(*this, src, dst, dst_type, n);
 }
 
-void OpenCLDevice::copy_2d(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
-                           uint64_t rows) {
-  if (rows == 0 || row_bytes == 0) return;
-  if (src_pitch < row_bytes || dst_pitch < row_bytes)
-    fail("device {}: copy_2d: pitches {} / {} are smaller than the {}-byte rows", name(), src_pitch, dst_pitch,
-         row_bytes);
+void OpenCLDevice::copy_2d_impl(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
+                                uint64_t rows) {
   auto resolve = [&](View v, uint64_t pitch, const char* arg) {
     const auto* b = dynamic_cast<const OpenCLBuffer*>(v.buffer);
     if (!b || &b->owner() != this)

@@ -1,13 +1,30 @@
 #pragma once
-// Internal to bench/lib: the operands and calls of one kernel case on one device, ready to check and time.
+// The operands and calls of one kernel case on one device, ready to check and time (internal to bench/lib), and
+// the weight setup the standalone kernel benchmarks (bench/bench_opencl_*.cpp) share with the kernel cases.
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
 
 #include "backend/device.h"
+#include "bench/lib/bench_data.h"
 #include "bench/lib/kernel_bench.h"
 #include "bench/lib/kernel_cases.h"
+
+namespace mixcl::bench {
+
+/// `copies` copies of one rows x cols matrix of `type` (random_weights(type, rows, cols, seed), the kernel cases'
+/// weights) back to back in one buffer of `device`, split into chunks only between rows.
+inline std::shared_ptr<backend::Buffer> upload_weights(backend::Device& device, DType type, uint64_t rows,
+                                                       uint64_t cols, uint64_t copies = 1, uint64_t seed = 7) {
+  const std::vector<uint8_t> w = random_weights(type, rows, cols, seed);
+  auto buf = device.allocate(std::max<uint64_t>(1, copies * w.size()), row_bytes(type, cols));
+  for (uint64_t i = 0; i < copies; ++i) device.upload(*buf, i * w.size(), w.data(), w.size()).wait();
+  return buf;
+}
+
+}  // namespace mixcl::bench
 
 namespace mixcl::bench::detail {
 

@@ -116,6 +116,8 @@ Report run_model_bench(const ModelBenchOptions& o) {
   std::vector<backend::Device*> devs;
   scheduler::PlacementFn placement;
   const uint32_t context = o.n_prompt + o.n_gen + 1;
+  std::optional<scheduler::Plan> plan;  // with a profile: the planner's placement and predictions
+  double predicted_prefill_ts = 0;
   if (profile && o.devices.empty()) {
     std::vector<backend::Device*> raw;
     for (const auto& d : all) raw.push_back(d.get());
@@ -128,7 +130,17 @@ Report run_model_bench(const ModelBenchOptions& o) {
     scheduler::PlanOptions po;
     po.context = context;
     po.batch = o.batch;
-    placement = scheduler::placement_fn(scheduler::make_plan(scheduler::model_info(file), *profile, po), index);
+    // The decode test runs positions 0 .. n_gen - 1 from an empty cache: predict at their mean.
+    po.decode_position = std::max<uint32_t>(1, o.n_gen / 2);
+    const scheduler::ModelInfo info = scheduler::model_info(file);
+    plan = scheduler::make_plan(info, *profile, po);
+    placement = scheduler::placement_fn(*plan, index);
+    predicted_prefill_ts = plan->prefill.tokens_per_s;
+    if (o.n_prompt > 0 && o.n_prompt < o.batch) {
+      // The prefill test is one batch of n_prompt tokens: its prediction comes from a plan for that batch.
+      po.batch = o.n_prompt;
+      predicted_prefill_ts = scheduler::make_plan(info, *profile, po).prefill.tokens_per_s;
+    }
   } else {
     devs = select_devices(all, o.devices.empty() ? std::vector<std::string>{"host"} : o.devices);
     placement = devs.size() == 1 ? scheduler::place_all_on(0) : scheduler::place_layers_split(config.n_layer, devs.size());
@@ -246,6 +258,9 @@ Report run_model_bench(const ModelBenchOptions& o) {
     row["bound_ts"] = prefill || bound_ts <= 0 ? nlohmann::ordered_json() : nlohmann::ordered_json(bound_ts);
     row["pct_bandwidth_bound"] =
         prefill || bound_ts <= 0 ? nlohmann::ordered_json() : nlohmann::ordered_json(100.0 * avg_ts / bound_ts);
+    const double predicted = !plan ? 0.0 : prefill ? predicted_prefill_ts : plan->decode.tokens_per_s;
+    row["predicted_ts"] = predicted > 0 ? nlohmann::ordered_json(predicted) : nlohmann::ordered_json();
+    row["pct_of_prediction"] = predicted > 0 ? nlohmann::ordered_json(100.0 * avg_ts / predicted) : nlohmann::ordered_json();
     report.rows.push_back(std::move(row));
   }
   report.notes.push_back(fmt::format("placement: {}{}", placement_text,
@@ -254,6 +269,14 @@ Report run_model_bench(const ModelBenchOptions& o) {
       "t/s: tokens per second, mean ± stddev over {} repetitions; % bound: decode t/s ÷ (measured read bandwidth "
       "÷ {} of weights read per token) = ÷ {:.2f} t/s ({})",
       o.reps, gib(bpt), bound_ts, fmt::join(gbps, ", ")));
+  if (plan) {
+    report.notes.push_back(fmt::format(
+        "predicted: the planner's roofline + per-op and per-copy costs for profile {} (decode at position {}, "
+        "prefill of one {}-token batch); decode bottleneck: {}; prefill: {}",
+        profile->name, plan->options.decode_position, std::min(o.n_prompt, o.batch), plan->decode.bottleneck,
+        plan->prefill.bottleneck));
+    for (const std::string& n : plan->notes) report.notes.push_back("plan note: " + n);
+  }
   return report;
 }
 
@@ -275,6 +298,8 @@ std::vector<Column> model_report_columns() {
     return fmt::format("{:.2f} ± {:.2f}", r["avg_ts"].get<double>(), r["stddev_ts"].get<double>());
   };
   c.push_back({"pct_bandwidth_bound", "% bw bound", 1});
+  c.push_back({"predicted_ts", "predicted t/s", 2});
+  c.push_back({"pct_of_prediction", "% of pred.", 1});
   return c;
 }
 

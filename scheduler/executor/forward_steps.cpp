@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "backend/host/host_buffer.h"
+#include "common/error.h"
+
 namespace mixcl::scheduler::exec {
 namespace {
 
@@ -83,6 +86,30 @@ void ForwardSteps::attention(uint32_t layer, uint32_t m, uint32_t pos0) {
   d.add(s.x, s.attn_out, s.x, m * E);
 }
 
+void ForwardSteps::swiglu_ffn(backend::Device& on, Scratch& sc, const backend::WeightView& gate,
+                              const backend::WeightView& up, const backend::WeightView& down, uint32_t m) {
+  on.matmul(gate, sc.h, sc.ff_gate, m);
+  on.matmul(up, sc.h, sc.ff_up, m);
+  on.swiglu(sc.ff_gate, sc.ff_up, sc.ff_act, uint64_t{m} * gate.rows);
+  on.matmul(down, sc.ff_act, sc.ff_out, m);
+}
+
+void ForwardSteps::route(const FfnWeights& w, uint32_t m, std::vector<std::vector<int32_t>>* routes) {
+  backend::Device& d = dev(w.device);
+  Scratch& s = scratch(w.device);
+  d.matmul(w.router, s.h, s.logits_r, m);
+  d.router(s.logits_r, w.router_bias, s.ids, s.weights, m, ctx_.router);
+  if (!routes) return;
+  const uint64_t k = ctx_.config->n_expert_used;
+  std::vector<int32_t> ids(m * k);
+  d.download(*s.ids.buffer, s.ids.offset, ids.data(), ids.size() * 4).wait();
+  for (uint64_t t = 0; t < m; ++t) {
+    std::vector<int32_t> row(ids.begin() + t * k, ids.begin() + (t + 1) * k);
+    std::sort(row.begin(), row.end());
+    routes->push_back(std::move(row));
+  }
+}
+
 void ForwardSteps::ffn(uint32_t layer, uint32_t m, std::vector<std::vector<int32_t>>* routes) {
   const auto& c = *ctx_.config;
   const FfnWeights& w = ctx_.weights->ffn[layer];
@@ -91,44 +118,67 @@ void ForwardSteps::ffn(uint32_t layer, uint32_t m, std::vector<std::vector<int32
   backend::Device& d = dev(w.device);
   Scratch& s = scratch(w.device);
   d.rmsnorm(s.x, w.ffn_norm, s.h, m, E, c.rms_eps);
-  auto swiglu_ffn = [&](backend::Device& on, Scratch& sc, const backend::WeightView& gate,
-                        const backend::WeightView& up, const backend::WeightView& down) {
-    on.matmul(gate, sc.h, sc.ff_gate, m);
-    on.matmul(up, sc.h, sc.ff_up, m);
-    on.swiglu(sc.ff_gate, sc.ff_up, sc.ff_act, m * gate.rows);
-    on.matmul(down, sc.ff_act, sc.ff_out, m);
-  };
   if (!w.moe) {
-    swiglu_ffn(d, s, w.gate, w.up, w.down);
+    swiglu_ffn(d, s, w.gate, w.up, w.down, m);
     d.add(s.x, s.ff_out, s.x, m * E);
     return;
   }
-  // A shared expert elsewhere starts first so that it overlaps the routed experts.
-  const bool shared_apart = w.shared && w.shared_device != w.device;
-  if (shared_apart) {
-    ctx_.stager->move(d, s.h, dev(w.shared_device), scratch(w.shared_device).h, m * E * 4);
-    swiglu_ffn(dev(w.shared_device), scratch(w.shared_device), w.sh_gate, w.sh_up, w.sh_down);
+  if (w.shared && w.shared_device != w.device) {
+    experts_apart(w, m, routes);
+    return;
   }
-  d.matmul(w.router, s.h, s.logits_r, m);
-  d.router(s.logits_r, w.router_bias, s.ids, s.weights, m, ctx_.router);
-  if (routes) {
-    const uint64_t k = c.n_expert_used;
-    std::vector<int32_t> ids(m * k);
-    d.download(*s.ids.buffer, s.ids.offset, ids.data(), ids.size() * 4).wait();
-    for (uint64_t t = 0; t < m; ++t) {
-      std::vector<int32_t> row(ids.begin() + t * k, ids.begin() + (t + 1) * k);
-      std::sort(row.begin(), row.end());
-      routes->push_back(std::move(row));
-    }
-  }
+  route(w, m, routes);
   d.moe_ffn(w.experts, s.h, s.ids, s.weights, s.x, m, c.n_expert_used);  // x += routed experts
-  if (shared_apart) {
-    ctx_.stager->move(dev(w.shared_device), scratch(w.shared_device).ff_out, d, s.recv, m * E * 4);
-    d.add(s.x, s.recv, s.x, m * E);
-  } else if (w.shared) {
-    swiglu_ffn(d, s, w.sh_gate, w.sh_up, w.sh_down);
+  if (w.shared) {
+    swiglu_ffn(d, s, w.sh_gate, w.sh_up, w.sh_down, m);
     d.add(s.x, s.ff_out, s.x, m * E);
   }
+}
+
+void ForwardSteps::experts_apart(const FfnWeights& w, uint32_t m, std::vector<std::vector<int32_t>>* routes) {
+  const auto& c = *ctx_.config;
+  const uint64_t n = uint64_t{m} * c.n_embd, bytes = n * 4;
+  backend::Device& d = dev(w.device);
+  Scratch& s = scratch(w.device);
+  backend::Device& sd = dev(w.shared_device);
+  Scratch& ss = scratch(w.shared_device);
+  // The shared expert is queued first, so an accelerator computes it while the routed experts run.
+  ctx_.stager->move(d, s.h, sd, ss.h, bytes);
+  swiglu_ffn(sd, ss, w.sh_gate, w.sh_up, w.sh_down, m);
+  auto routed = [&] {
+    route(w, m, routes);
+    d.moe_ffn(w.experts, s.h, s.ids, s.weights, s.x, m, c.n_expert_used);  // x += routed experts
+  };
+  const bool host_routed = d.caps().kind == backend::DeviceKind::kHost;
+  if (!host_routed || sd.caps().kind == backend::DeviceKind::kHost) {
+    // Both halves asynchronous (two accelerators) or both on the calling thread: nothing to hand over.
+    routed();
+    ctx_.stager->move(sd, ss.ff_out, d, s.recv, bytes);
+    d.add(s.x, s.recv, s.x, n);
+    return;
+  }
+  // Routed experts on the host, shared expert on an accelerator. Its result lands straight in the host's recv
+  // buffer (the download is on the accelerator's copy queue, after its ops).
+  if (!ctx_.worker) fail("internal: layer with host routed experts beside an accelerator but no host worker");
+  ++ctx_.host_expert_steps;
+  uint8_t* recv = backend::host_ptr(s.recv);
+  // The routed experts always run on the persistent worker (the host's OpenMP threads in the worker's team), so
+  // both modes use the same threads and differ only in what runs at the same time. The worker touches x, ids
+  // and weights; this thread only recv.
+  if (ctx_.overlap) {
+    ++ctx_.overlapped_steps;
+    WorkerJoin join(*ctx_.worker);
+    ctx_.worker->start(routed);
+    sd.download(*ss.ff_out.buffer, ss.ff_out.offset, recv, bytes).wait();
+    join.wait();
+  } else {
+    // One after the other: the shared expert has finished before the routed experts start.
+    sd.download(*ss.ff_out.buffer, ss.ff_out.offset, recv, bytes).wait();
+    WorkerJoin join(*ctx_.worker);
+    ctx_.worker->start(routed);
+    join.wait();
+  }
+  d.add(s.x, s.recv, s.x, n);  // (x + routed) + shared either way: the overlap never changes the arithmetic
 }
 
 void ForwardSteps::head(uint32_t first, uint32_t m, float* out) {

@@ -9,6 +9,7 @@
 #include "backend/device.h"
 #include "backend/op_params.h"
 #include "model/arch/deepseek2_config.h"
+#include "scheduler/executor/host_worker.h"
 #include "scheduler/executor/kv_cache.h"
 #include "scheduler/executor/layer_weights.h"
 #include "scheduler/executor/scratch.h"
@@ -28,6 +29,12 @@ struct ForwardContext {
   backend::RouterParams router;
   float attn_scale = 1.0f;
   uint32_t head_rows = 1;  // rows of logits the head computes per pass
+  /// Runs host-resident routed experts whose shared expert is on an accelerator (made when some layer has them).
+  std::unique_ptr<HostWorker> worker;
+  /// True: the worker's routed experts run while the accelerator computes the shared expert; false: after it.
+  bool overlap = true;
+  uint64_t host_expert_steps = 0;  // MoE steps (layer x batch) with host routed experts and the shared expert apart
+  uint64_t overlapped_steps = 0;   // of those, the ones whose two halves ran at the same time
 };
 
 /// Runs one batch of m tokens at positions pos0.. through the model.
@@ -47,6 +54,13 @@ class ForwardSteps {
  private:
   // Moves rows of x to device `dev` (nothing when it is there already).
   void follow(size_t dev, uint64_t bytes);
+  // Shared expert and routed experts of an MoE block whose shared expert is on another device than its router.
+  void experts_apart(const FfnWeights& w, uint32_t m, std::vector<std::vector<int32_t>>* routes);
+  // Router of an MoE block on its device; with `routes`, appends the sorted expert ids of each token.
+  void route(const FfnWeights& w, uint32_t m, std::vector<std::vector<int32_t>>* routes);
+  // out = SwiGLU FFN of sc.h on device `on` into sc.ff_out.
+  void swiglu_ffn(backend::Device& on, Scratch& sc, const backend::WeightView& gate, const backend::WeightView& up,
+                  const backend::WeightView& down, uint32_t m);
   backend::Device& dev(size_t i) { return *ctx_.devices[i]; }
   Scratch& scratch(size_t i) { return *ctx_.scratch[i]; }
 

@@ -1,6 +1,6 @@
 #pragma once
-// Moves activations between devices through a host staging buffer: download (waited), then upload that the
-// destination's later ops wait for.
+// Moves activations between devices through a host staging buffer: download (waited), then an upload ordered
+// after the destination's queued ops by an event, which its later ops wait for (no full sync).
 #include <cstdint>
 #include <vector>
 

@@ -1,12 +1,10 @@
 // `mixcl bench kernels` through the built binary: a tiny run parses as JSON with every required field, its
 // percentages are the speeds over the cached probe figures, a perturbed result is flagged, and md/csv work.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -15,27 +13,15 @@
 
 #include "backend/host/host_device.h"
 #include "backend/probe.h"
+#include "tests/support/command.h"
 
 namespace mixcl::bench {
 namespace {
 
-struct CommandResult {
-  int status;
-  std::string output;
-};
-
-// Runs a shell command, capturing stdout and the exit status.
-CommandResult run(const std::string& command) {
-  CommandResult r{-1, {}};
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using ::mixcl::test::CommandResult;
+using ::mixcl::test::run_command;
+using ::mixcl::test::run_mixcl;
+using ::mixcl::test::shell_quote;
 
 constexpr double kReadGbps = 12.5, kFp32Gflops = 150.0;
 
@@ -63,10 +49,12 @@ class BenchCli : public ::testing::Test {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
-  CommandResult bench(const std::string& args) {
-    return run("MIXCL_CACHE_DIR='" + dir_.string() + "' " + MIXCL_BINARY + " bench kernels --device host " + args +
-               " 2>/dev/null");
+  // `mixcl <args>` with this test's cache folder, stdout only.
+  CommandResult mixcl(const std::string& args) {
+    return run_command("MIXCL_CACHE_DIR=" + shell_quote(dir_.string()) + " " + MIXCL_BINARY + " " + args +
+                       " 2>/dev/null");
   }
+  CommandResult bench(const std::string& args) { return mixcl("bench kernels --device host " + args); }
   std::filesystem::path dir_;
 };
 
@@ -110,10 +98,7 @@ TEST_F(BenchCli, JsonHasEveryFieldWithItsType) {
     EXPECT_NEAR(gbps * 1e9 * row["time_us"].get<double>() * 1e-6, row["bytes"].get<double>(),
                 1e-6 * row["bytes"].get<double>());
   }
-  EXPECT_EQ(run(std::string("MIXCL_CACHE_DIR='") + dir_.string() + "' " + MIXCL_BINARY + " bench kernels --device host " +
-                kTiny + " -o json 2>/dev/null")
-                .status,
-            0);
+  EXPECT_EQ(bench(kTiny + " -o json").status, 0);
 }
 
 TEST_F(BenchCli, APerturbedResultIsFlaggedAndFailsTheRun) {
@@ -144,13 +129,13 @@ TEST_F(BenchCli, MarkdownAndCsv) {
 }
 
 TEST_F(BenchCli, BadArgumentsAreClearErrors) {
-  const auto r = run(std::string(MIXCL_BINARY) + " bench kernels --device nosuch --rotate-mib 0 2>&1");
+  const auto r = run_mixcl("bench kernels --device nosuch --rotate-mib 0");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("nosuch"), std::string::npos) << r.output;
-  const auto t = run(std::string(MIXCL_BINARY) + " bench kernels --device host --type Q9_X 2>&1");
+  const auto t = run_mixcl("bench kernels --device host --type Q9_X");
   EXPECT_NE(t.status, 0);
   EXPECT_NE(t.output.find("Q9_X"), std::string::npos) << t.output;
-  const auto m = run(std::string(MIXCL_BINARY) + " bench 2>&1");
+  const auto m = run_mixcl("bench");
   EXPECT_NE(m.status, 0);
   EXPECT_NE(m.output.find("-m"), std::string::npos) << m.output;
 }
@@ -163,9 +148,9 @@ namespace {
 
 TEST_F(BenchCli, ModelBenchHasLlamaBenchFields) {
   const std::string model = (dir_ / "tiny.gguf").string();
-  ASSERT_EQ(run(std::string(MIXCL_BINARY) + " synth --geometry tiny-v2-lite -o '" + model + "' >/dev/null 2>&1").status, 0);
-  const CommandResult r = run("MIXCL_CACHE_DIR='" + dir_.string() + "' " + MIXCL_BINARY + " bench -m '" + model +
-                              "' -p 8 -n 4 -r 3 --device host -o json 2>/dev/null");
+  const CommandResult synth = run_mixcl("synth --geometry tiny-v2-lite -o " + shell_quote(model));
+  ASSERT_EQ(synth.status, 0) << synth.output;
+  const CommandResult r = mixcl("bench -m " + shell_quote(model) + " -p 8 -n 4 -r 3 --device host -o json");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
   ASSERT_EQ(j.size(), 2u);

@@ -15,16 +15,19 @@ std::vector<int32_t> sample_tokens() {
   return tokenizer::encode_prompt(tok, "The quick brown fox jumps over the lazy dog.", true);
 }
 
-std::string model_arg() { return "-m " + quote(tiny_model().path.string()) + " --threads " + std::to_string(kThreads); }
+std::string model_arg() {
+  return "-m " + shell_quote(tiny_model().path.string()) + " --threads " + std::to_string(kThreads);
+}
 
 TEST(CliEval, LogitsAndRoutesEqualTheExecutor) {
   const TinyModel& m = tiny_model();
   const std::vector<int32_t> tokens = sample_tokens();
   ASSERT_GE(tokens.size(), 8u);
-  const TempFolder out("eval");
+  const TempDir out("eval");
   // -b 3 splits the sequence into several forward steps inside the executor.
-  const CliResult r = run_cli("eval " + model_arg() + " -b 3 --tokens " + join_ids(tokens) + " --logits-out " +
-                              quote((out / "l.f32").string()) + " --routes-out " + quote((out / "r.json").string()));
+  const CliResult r = run_mixcl_io("eval " + model_arg() + " -b 3 --tokens " + join_ids(tokens) +
+                                   " --logits-out " + shell_quote((out / "l.f32").string()) +
+                                   " --routes-out " + shell_quote((out / "r.json").string()));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("tokens/s"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(out / "l.f32.tmp"));
@@ -72,41 +75,42 @@ TEST(CliEval, LogitsAndRoutesEqualTheExecutor) {
 
 TEST(CliEval, OneBatchEqualsTheExecutorExactly) {
   const std::vector<int32_t> tokens = sample_tokens();
-  const TempFolder out("eval1");
-  const CliResult r = run_cli("eval " + model_arg() + " --tokens " + join_ids(tokens) + " --logits-out " +
-                              quote((out / "l.f32").string()));
+  const TempDir out("eval1");
+  const CliResult r = run_mixcl_io("eval " + model_arg() + " --tokens " + join_ids(tokens) +
+                                   " --logits-out " + shell_quote((out / "l.f32").string()));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(read_floats(out / "l.f32"), forward_in_process(tokens).logits);
 }
 
 TEST(CliEval, TokensFileTakesCommasAndWhitespace) {
   const std::vector<int32_t> tokens = sample_tokens();
-  const TempFolder out("evalfile");
+  const TempDir out("evalfile");
   std::string text;
   for (size_t i = 0; i < tokens.size(); ++i) text += std::to_string(tokens[i]) + (i % 3 == 0 ? ",\n" : " \t");
   std::ofstream(out / "t.txt") << text;
-  const CliResult a = run_cli("eval " + model_arg() + " --tokens-file " + quote((out / "t.txt").string()) +
-                              " --logits-out " + quote((out / "a.f32").string()));
+  const CliResult a =
+      run_mixcl_io("eval " + model_arg() + " --tokens-file " + shell_quote((out / "t.txt").string()) +
+                   " --logits-out " + shell_quote((out / "a.f32").string()));
   ASSERT_EQ(a.status, 0) << a.err;
-  const CliResult b = run_cli("eval " + model_arg() + " --tokens " + join_ids(tokens) + " --logits-out " +
-                              quote((out / "b.f32").string()));
+  const CliResult b = run_mixcl_io("eval " + model_arg() + " --tokens " + join_ids(tokens) +
+                                   " --logits-out " + shell_quote((out / "b.f32").string()));
   ASSERT_EQ(b.status, 0) << b.err;
   EXPECT_EQ(read_file(out / "a.f32"), read_file(out / "b.f32"));
 }
 
 TEST(CliEval, ErrorsAreClearAndLeaveNoFile) {
   const TinyModel& m = tiny_model();
-  const TempFolder out("evalerr");
-  const std::string logits = " --logits-out " + quote((out / "l.f32").string());
+  const TempDir out("evalerr");
+  const std::string logits = " --logits-out " + shell_quote((out / "l.f32").string());
   const auto expect_error = [&](const std::string& args, const std::string& message) {
-    const CliResult r = run_cli(args);
+    const CliResult r = run_mixcl_io(args);
     EXPECT_NE(r.status, 0) << args;
     EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
     EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(out / "l.f32")) << args;
     EXPECT_FALSE(fs::exists(out / "l.f32.tmp")) << args;
   };
-  expect_error("eval -m " + quote((out / "missing.gguf").string()) + " --tokens 1" + logits, "not found");
+  expect_error("eval -m " + shell_quote((out / "missing.gguf").string()) + " --tokens 1" + logits, "not found");
   expect_error("eval " + model_arg() + " --tokens 1," + std::to_string(m.config.n_vocab) + logits,
                "out of range");
   expect_error("eval " + model_arg() + " --tokens 1,x2" + logits, "is not a token id");
@@ -119,10 +123,10 @@ TEST(CliEval, ErrorsAreClearAndLeaveNoFile) {
   for (size_t at = bytes.find("deepseek2"); at != std::string::npos; at = bytes.find("deepseek2", at))
     bytes.replace(at, 9, "otherarch");
   std::ofstream(out / "other.gguf", std::ios::binary) << bytes;
-  expect_error("eval -m " + quote((out / "other.gguf").string()) + " --tokens 1" + logits, "'otherarch'");
+  expect_error("eval -m " + shell_quote((out / "other.gguf").string()) + " --tokens 1" + logits, "'otherarch'");
   // An output folder that does not exist: a clear error, nothing left behind.
-  const CliResult r = run_cli("eval " + model_arg() + " --tokens 1,2 --logits-out " +
-                              quote((out / "no" / "l.f32").string()));
+  const CliResult r = run_mixcl_io("eval " + model_arg() + " --tokens 1,2 --logits-out " +
+                                   shell_quote((out / "no" / "l.f32").string()));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("cannot create"), std::string::npos) << r.err;
 }

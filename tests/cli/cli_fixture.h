@@ -1,12 +1,9 @@
 #pragma once
 // Shared by the CLI tests: a tiny synthetic deepseek2 model written once per process into a temp folder, the
-// mixcl binary run with captured stdout/stderr, and the same model run in-process through the Executor.
+// mixcl binary run with captured stdout/stderr (tests/support/command.h), and the same model run in-process
+// through the Executor.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,38 +18,24 @@
 #include "model/tokenizer/gguf_tokenizer.h"
 #include "model/tokenizer/tokenizer.h"
 #include "scheduler/executor.h"
+#include "tests/support/command.h"
+#include "tests/support/temp_dir.h"
 
 namespace mixcl::cli::test {
 
 namespace fs = std::filesystem;
+using ::mixcl::test::CliResult;
+using ::mixcl::test::TempDir;
+using ::mixcl::test::run_mixcl_io;
+using ::mixcl::test::shell_quote;
 
 /// Host threads used by the binary and the in-process executor alike (same reduction order; one thread keeps
 /// the tests quick on a loaded machine, where OpenMP teams wait on each other).
 inline constexpr int kThreads = 1;
 
-/// A temp folder removed with its contents when the object dies.
-class TempFolder {
- public:
-  explicit TempFolder(const std::string& tag) {
-    path_ = fs::temp_directory_path() / ("mixcl_cli_" + tag + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempFolder() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempFolder(const TempFolder&) = delete;
-  TempFolder& operator=(const TempFolder&) = delete;
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
 /// The tiny-v3 model of this test process (written on first use).
 struct TinyModel {
-  TempFolder dir{"model"};
+  TempDir dir{"model"};
   fs::path path = dir / "tiny-v3.gguf";
   arch::Deepseek2Config config;
   TinyModel() {
@@ -68,40 +51,10 @@ inline const TinyModel& tiny_model() {
   return model;
 }
 
-/// Exit status and captured output of one run of the binary.
-struct CliResult {
-  int status = -1;
-  std::string out, err;
-};
-
+/// The whole file as bytes.
 inline std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-/// Runs `mixcl <args>` (args are passed through the shell: quote them) with stdin from `stdin_text`.
-inline CliResult run_cli(const std::string& args, const std::string& stdin_text = "") {
-  static int counter = 0;
-  const TempFolder io("io" + std::to_string(counter++));
-  {
-    std::ofstream in(io / "stdin", std::ios::binary);
-    in << stdin_text;
-  }
-  const std::string cmd = std::string(MIXCL_BINARY) + " " + args + " <" + (io / "stdin").string() + " >" +
-                          (io / "stdout").string() + " 2>" + (io / "stderr").string();
-  const int st = std::system(cmd.c_str());
-  CliResult r;
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.out = read_file(io / "stdout");
-  r.err = read_file(io / "stderr");
-  return r;
-}
-
-/// Single-quotes `s` for the shell.
-inline std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
 }
 
 /// "1,2,3".

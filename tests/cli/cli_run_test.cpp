@@ -12,17 +12,19 @@ namespace {
 
 const std::string kPrompt = "The quick brown fox";
 
-std::string model_arg() { return "-m " + quote(tiny_model().path.string()) + " --threads " + std::to_string(kThreads); }
+std::string model_arg() {
+  return "-m " + shell_quote(tiny_model().path.string()) + " --threads " + std::to_string(kThreads);
+}
 
 // Greedy continuation of `prompt_ids` computed from `mixcl eval` logits of the growing sequence (stops at eos).
 std::vector<int32_t> greedy_by_eval(std::vector<int32_t> seq, int n, const tokenizer::Tokenizer& tok) {
   const TinyModel& m = tiny_model();
   const size_t vocab = std::min<size_t>(m.config.n_vocab, tok.vocab_size());
-  const TempFolder out("greedy");
+  const TempDir out("greedy");
   std::vector<int32_t> generated;
   for (int i = 0; i < n; ++i) {
-    const CliResult r =
-        run_cli("eval " + model_arg() + " --tokens " + join_ids(seq) + " --logits-out " + quote((out / "l").string()));
+    const CliResult r = run_mixcl_io("eval " + model_arg() + " --tokens " + join_ids(seq) + " --logits-out " +
+                                     shell_quote((out / "l").string()));
     EXPECT_EQ(r.status, 0) << r.err;
     const std::vector<float> logits = read_floats(out / "l");
     EXPECT_EQ(logits.size(), seq.size() * m.config.n_vocab);
@@ -41,7 +43,7 @@ TEST(CliRun, GreedyEqualsArgmaxOfEvalLogits) {
   const std::vector<int32_t> prompt = tokenizer::encode_prompt(tok, kPrompt, true);
   const std::vector<int32_t> want = greedy_by_eval(prompt, 6, tok);
   ASSERT_FALSE(want.empty());
-  const CliResult r = run_cli("run " + model_arg() + " -p " + quote(kPrompt) + " -n 6 --temp 0");
+  const CliResult r = run_mixcl_io("run " + model_arg() + " -p " + shell_quote(kPrompt) + " -n 6 --temp 0");
   ASSERT_EQ(r.status, 0) << r.err;
   // run streams through the tokenizer's StreamDecoder (invalid UTF-8 becomes U+FFFD), then a newline.
   tokenizer::StreamDecoder decoder(tok, /*render_special=*/false);
@@ -49,12 +51,13 @@ TEST(CliRun, GreedyEqualsArgmaxOfEvalLogits) {
   for (int32_t id : want) text += decoder.push(id);
   text += decoder.finish();
   EXPECT_EQ(r.out, text + "\n");
-  const CliResult again = run_cli("run " + model_arg() + " -p " + quote(kPrompt) + " -n 6 --temp 0 --seed 99");
+  const CliResult again =
+      run_mixcl_io("run " + model_arg() + " -p " + shell_quote(kPrompt) + " -n 6 --temp 0 --seed 99");
   EXPECT_EQ(again.out, r.out);  // greedy ignores the seed
 }
 
 TEST(CliRun, EndsWithSpeedAndMemoryOnStderr) {
-  const CliResult r = run_cli("run " + model_arg() + " -p " + quote(kPrompt) + " -n 4 --seed 3");
+  const CliResult r = run_mixcl_io("run " + model_arg() + " -p " + shell_quote(kPrompt) + " -n 4 --seed 3");
   ASSERT_EQ(r.status, 0) << r.err;
   for (const char* part : {"prompt: ", "tokens/s", "generation: ", "time to first token: ", "memory host: weights",
                            "KV cache", "seed 3"})
@@ -64,8 +67,9 @@ TEST(CliRun, EndsWithSpeedAndMemoryOnStderr) {
 
 TEST(CliRun, SeedsReproduce) {
   const auto run = [&](int seed) {
-    const CliResult r = run_cli("run " + model_arg() + " -p " + quote(kPrompt) +
-                                " -n 16 --temp 1.5 --top-k 0 --top-p 1 --min-p 0 --seed " + std::to_string(seed));
+    const CliResult r =
+        run_mixcl_io("run " + model_arg() + " -p " + shell_quote(kPrompt) +
+                     " -n 16 --temp 1.5 --top-k 0 --top-p 1 --min-p 0 --seed " + std::to_string(seed));
     EXPECT_EQ(r.status, 0) << r.err;
     return r.out;
   };
@@ -80,9 +84,9 @@ TEST(CliRun, ChatKeepsTheCacheAcrossTurns) {
   const std::vector<tokenizer::ChatMessage> first = {{"user", "hello there"}};
   const std::string formatted = tmpl.format(first, true);
   // The first reply of a greedy chat equals a plain greedy run on the formatted conversation.
-  const CliResult plain = run_cli("run " + model_arg() + " -p " + quote(formatted) + " -n 6 --temp 0");
+  const CliResult plain = run_mixcl_io("run " + model_arg() + " -p " + shell_quote(formatted) + " -n 6 --temp 0");
   ASSERT_EQ(plain.status, 0) << plain.err;
-  const CliResult chat = run_cli("run " + model_arg() + " --chat -n 6 --temp 0", "hello there\nand again\n");
+  const CliResult chat = run_mixcl_io("run " + model_arg() + " --chat -n 6 --temp 0", "hello there\nand again\n");
   ASSERT_EQ(chat.status, 0) << chat.err;
   ASSERT_EQ(chat.out.compare(0, plain.out.size(), plain.out), 0) << chat.out << "\n---\n" << plain.out;
   // Two turns: two replies, each ended by a newline; the prompt count covers both turns.
@@ -90,28 +94,29 @@ TEST(CliRun, ChatKeepsTheCacheAcrossTurns) {
   EXPECT_NE(chat.err.find("chat template: deepseek-v2"), std::string::npos) << chat.err;
   // A context that the second turn overflows gives the context error.
   const size_t first_turn = tokenizer::encode_prompt(tok, formatted, true).size() + 6;
-  const CliResult full = run_cli("run " + model_arg() + " --chat -n 6 --temp 0 -c " + std::to_string(first_turn + 2),
-                                 "hello there\nand again, a longer second message\n");
+  const CliResult full =
+      run_mixcl_io("run " + model_arg() + " --chat -n 6 --temp 0 -c " + std::to_string(first_turn + 2),
+                   "hello there\nand again, a longer second message\n");
   EXPECT_NE(full.status, 0);
   EXPECT_NE(full.err.find("context full"), std::string::npos) << full.err;
 }
 
 TEST(CliRun, Errors) {
-  const TempFolder out("runerr");
+  const TempDir out("runerr");
   const auto expect_error = [&](const std::string& args, const std::string& message) {
-    const CliResult r = run_cli(args);
+    const CliResult r = run_mixcl_io(args);
     EXPECT_NE(r.status, 0) << args;
     EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
     EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
   };
-  expect_error("run -m " + quote((out / "missing.gguf").string()) + " -p hi", "not found");
+  expect_error("run -m " + shell_quote((out / "missing.gguf").string()) + " -p hi", "not found");
   expect_error("run " + model_arg() + " -p ''", "empty prompt");
   expect_error("run " + model_arg(), "empty prompt");
-  expect_error("run " + model_arg() + " -p " + quote(kPrompt) + " -c 3", "context full");
+  expect_error("run " + model_arg() + " -p " + shell_quote(kPrompt) + " -c 3", "context full");
   // Room for the prompt but not for -n: text comes out, then the error.
   const tokenizer::Tokenizer tok = tiny_tokenizer();
   const size_t n_prompt = tokenizer::encode_prompt(tok, kPrompt, true).size();
-  expect_error("run " + model_arg() + " -p " + quote(kPrompt) + " --temp 0 --min-p 0 -n 20 -c " +
+  expect_error("run " + model_arg() + " -p " + shell_quote(kPrompt) + " --temp 0 --min-p 0 -n 20 -c " +
                    std::to_string(n_prompt + 2),
                "context full after");
   expect_error("run " + model_arg() + " -p hi --top-p 0", "top-p");

@@ -123,6 +123,73 @@ static void run_q4k(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t 
   for (int t = 0; t < N; ++t) out[t] = hsum(acc[t]);
 }
 
+/// Q6_K built in registers run by run (a whole decoded super-block would spill): 6-bit codes from the low
+/// nibbles and the 2-bit high parts, per-16 i8 scales by byte shuffle, the +32 offset through bsums.
+template <int N>
+static void run_q6k(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, float* out) {
+  const uint64_t nb = cols / 256;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+  // Shuffle controls for run k of a half: i16 lane 2k in the low 128 bits, lane 2k+1 in the high 128 bits.
+  __m256i pick[4];
+  for (int k = 0; k < 4; ++k)
+    pick[k] = _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>((4 * k + 3) << 8 | (4 * k + 2))),
+                               _mm_set1_epi16(static_cast<int16_t>((4 * k + 1) << 8 | (4 * k))));
+  __m256 acc[N];
+  for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();
+  for (uint64_t blk = 0; blk < nb; ++blk) {
+    const auto& b = reinterpret_cast<const BlockQ6_K*>(w)[blk];
+    if constexpr (N == 1) {  // 210-byte blocks: the four lines a block can start in, kPrefetchBytes ahead
+      prefetch_ahead(b.ql);
+      prefetch_ahead(b.ql + 64);
+      prefetch_ahead(b.qh);
+      prefetch_ahead(b.qh + 63);
+    }
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+    // Scales of each half (s[0..7], s[8..15]) in both 128-bit lanes, for the in-lane shuffles.
+    const __m256i sc_half[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00),
+                                _mm256_permute2x128_si256(sc16, sc16, 0x11)};
+    const BlockQ8_K* ab[N];
+    __m256i sumi[N];
+    for (int t = 0; t < N; ++t) {
+      ab[t] = &act_block(a, a_stride, t, blk);
+      sumi[t] = _mm256_setzero_si256();
+    }
+    for (int n = 0; n < 2; ++n) {
+      const __m256i ql0 = load256(b.ql + 64 * n), ql1 = load256(b.ql + 64 * n + 32);
+      const __m256i qh = load256(b.qh + 32 * n);
+      const __m256i sc = sc_half[n];
+      const __m256i q[4] = {
+          _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
+          _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30))};
+      for (int k = 0; k < 4; ++k) {
+        const __m256i s = _mm256_shuffle_epi8(sc, pick[k]);
+        for (int t = 0; t < N; ++t) {
+          const __m256i p = _mm256_maddubs_epi16(q[k], load256(ab[t]->qs + 128 * n + 32 * k));
+          sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, s));
+        }
+      }
+    }
+    const float d = f16(b.d);
+    for (int t = 0; t < N; ++t) {
+      const __m256 dd = _mm256_set1_ps(d * ab[t]->d);
+      const __m256i bias = _mm256_madd_epi16(load256(ab[t]->bsums), sc16);
+      acc[t] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[t], _mm256_slli_epi32(bias, 5))),
+                               acc[t]);
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t] = hsum(acc[t]);
+}
+
+struct KernQ6K {
+  template <int N>
+  static void run(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, float* out) {
+    run_q6k<N>(cols, w, a, a_stride, out);
+  }
+};
+
 struct KernQ4K {
   template <int N>
   static void run(uint64_t cols, const uint8_t* w, const uint8_t* a, uint64_t a_stride, float* out) {
@@ -187,33 +254,6 @@ struct DecQ5K {
     dec.bias16 = mins_per_group(m);
     dec.d = f16(b.d);
     dec.dbias = -f16(b.dmin);
-  }
-};
-
-struct DecQ6K {
-  static constexpr bool kSigned = false, kBias = true;
-  static constexpr int kBytes = 210;
-  static void decode(const uint8_t* p, Decoded& dec) {
-    const auto& b = *reinterpret_cast<const BlockQ6_K*>(p);
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-    for (int n = 0; n < 2; ++n) {
-      const __m256i ql0 = load256(b.ql + 64 * n), ql1 = load256(b.ql + 64 * n + 32);
-      const __m256i qh = load256(b.qh + 32 * n);
-      const __m256i lo[4] = {_mm256_and_si256(ql0, m4), _mm256_and_si256(ql1, m4),
-                             _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                             _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4)};
-      for (int k = 0; k < 4; ++k) {
-        const __m256i hi = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), m2);
-        dec.q[4 * n + k] = _mm256_or_si256(lo[k], _mm256_slli_epi16(hi, 4));
-      }
-    }
-    int16_t s16[16];
-    for (int g = 0; g < 16; ++g) s16[g] = b.scales[g];
-    scales_from_groups(s16, dec);
-    // Codes are stored +32: Σ sc_g (Σ q qa - 32 bsums_g).
-    dec.bias16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
-    dec.d = f16(b.d);
-    dec.dbias = -32.0f * dec.d;
   }
 };
 
@@ -304,7 +344,7 @@ DotKernel avx2_dot_kernel_k(uint32_t type) {
     case DType::Q5_K:
       return {k256, dispatch_ntok<KernK<DecQ5K>>};
     case DType::Q6_K:
-      return {k256, dispatch_ntok<KernK<DecQ6K>>};
+      return {k256, dispatch_ntok<KernQ6K>};
     case DType::IQ4_XS:
       return {k256, dispatch_ntok<KernK<DecIq4xs>>};
     default:

@@ -77,13 +77,17 @@ void opencl_moe_ffn(OpenCLDevice& dev, const ExpertWeights& w, View x, View ids,
     fail("device {}: moe_ffn: {} of the {} expert ids are outside [0, {}); the router output is broken", dev.name(),
          pairs - routed, pairs, X);
 
-  // Grouped products: expert e's tokens are rows [start, start + n) of xs / gs / us / ys.
+  // Grouped products: expert e's tokens are rows [start, start + n) of xs / gs / us / ys. The device's
+  // `moe_ffn` kernel configs go over its `matmul` ones (opencl_matmul fills in the rest).
+  auto cfg = [&](DType t, uint64_t n) { return opencl_matmul_config(dev.kernel_configs(), "moe_ffn", t, n); };
   uint64_t start = 0;
   for (uint64_t e = 0; e < X; ++e) {
     const uint64_t n = n_of[e];
     if (n == 0) continue;
-    opencl_matmul(dev, expert_matrix(w.gate, e, Fe), {xs.get(), start * E * 4}, {gs.get(), start * Fe * 4}, n);
-    opencl_matmul(dev, expert_matrix(w.up, e, Fe), {xs.get(), start * E * 4}, {us.get(), start * Fe * 4}, n);
+    opencl_matmul(dev, expert_matrix(w.gate, e, Fe), {xs.get(), start * E * 4}, {gs.get(), start * Fe * 4}, n,
+                  cfg(w.gate.type, n));
+    opencl_matmul(dev, expert_matrix(w.up, e, Fe), {xs.get(), start * E * 4}, {us.get(), start * Fe * 4}, n,
+                  cfg(w.up.type, n));
     start += n;
   }
   opencl_swiglu(dev, {gs.get(), 0}, {us.get(), 0}, {gs.get(), 0}, pairs * Fe, clamp);
@@ -91,7 +95,8 @@ void opencl_moe_ffn(OpenCLDevice& dev, const ExpertWeights& w, View x, View ids,
   for (uint64_t e = 0; e < X; ++e) {
     const uint64_t n = n_of[e];
     if (n == 0) continue;
-    opencl_matmul(dev, expert_matrix(w.down, e, E), {gs.get(), start * Fe * 4}, {ys.get(), start * E * 4}, n);
+    opencl_matmul(dev, expert_matrix(w.down, e, E), {gs.get(), start * Fe * 4}, {ys.get(), start * E * 4}, n,
+                  cfg(w.down.type, n));
     start += n;
   }
 

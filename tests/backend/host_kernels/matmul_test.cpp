@@ -14,9 +14,12 @@
 #include "common/half.h"
 #include "common/quant_blocks.h"
 #include "tests/reference/matmul_reference.h"
+#include "tests/support/errors.h"
 
 namespace mixcl::backend {
 namespace {
+
+using ::mixcl::test::expect_error;
 
 using reference::MatmulCase;
 
@@ -168,14 +171,6 @@ TEST(HostMatmul, AllZeroActivationsGiveZeros) {
 TEST(HostMatmul, BadArgumentsGiveClearErrors) {
   std::vector<uint8_t> w(4096);
   std::vector<float> x(512), y(64);
-  auto expect_error = [](auto&& call, const std::string& needle) {
-    try {
-      call();
-      ADD_FAILURE() << "no error; expected one mentioning '" << needle << "'";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-  };
   expect_error([&] { matmul(DType::Q8_K, w.data(), 1, 256, x.data(), y.data(), 1, KernelIsa::kGeneric, 1); },
                "Q8_K is not supported");
   expect_error([&] { matmul(DType::Q4_K, w.data(), 1, 128, x.data(), y.data(), 1, KernelIsa::kGeneric, 1); },

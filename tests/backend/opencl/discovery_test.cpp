@@ -11,9 +11,13 @@
 
 #include "backend/opencl/cl_error.h"
 #include "opencl_test_util.h"
+#include "tests/support/command.h"
 
 namespace mixcl::backend::test {
 namespace {
+
+using mixcl::test::CommandResult;
+using mixcl::test::run_command;
 
 bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -113,19 +117,20 @@ TEST(OpenCLDiscovery, ZeroPlatformsInAChildProcessIsEmptyNotAnError) {
   const ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
   ASSERT_GT(len, 0);
   self[len] = '\0';
-  std::string output;
-  ASSERT_EQ(run_command(empty_vendor_env() + "'" + std::string(self) + "' --discover-child 2>&1", output), 0)
-      << output;
-  EXPECT_NE(output.find("opencl devices: 0"), std::string::npos) << output;
+  CommandResult r = run_command(empty_vendor_env() + "'" + std::string(self) + "' --discover-child 2>&1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("opencl devices: 0"), std::string::npos) << r.output;
   // Same child with the normal environment sees the two PoCL devices, so the check above can fail.
-  ASSERT_EQ(run_command("'" + std::string(self) + "' --discover-child 2>&1", output), 0) << output;
-  EXPECT_NE(output.find("opencl devices: 2"), std::string::npos) << output;
+  r = run_command("'" + std::string(self) + "' --discover-child 2>&1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("opencl devices: 2"), std::string::npos) << r.output;
 }
 
 TEST(OpenCLDiscovery, CliWithZeroPlatformsListsTheHostAndSaysSoOnce) {
   ASSERT_TRUE(std::filesystem::exists(MIXCL_BINARY)) << "build the mixcl target first: " << MIXCL_BINARY;
-  std::string output;
-  ASSERT_EQ(run_command(empty_vendor_env() + "'" MIXCL_BINARY "' devices 2>&1", output), 0) << output;
+  CommandResult r = run_command(empty_vendor_env() + "'" MIXCL_BINARY "' devices 2>&1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string& output = r.output;
   EXPECT_NE(output.find("host"), std::string::npos) << output;
   EXPECT_EQ(output.find("cl0."), std::string::npos) << output;
   const std::string note = "no OpenCL device found";
@@ -134,8 +139,9 @@ TEST(OpenCLDiscovery, CliWithZeroPlatformsListsTheHostAndSaysSoOnce) {
   EXPECT_EQ(output.find(note, first + 1), std::string::npos) << "said more than once:\n" << output;
 
   // --json keeps stdout a clean JSON array (the note goes to stderr).
-  ASSERT_EQ(run_command(empty_vendor_env() + "'" MIXCL_BINARY "' devices --json 2>/dev/null", output), 0) << output;
-  const auto json = nlohmann::json::parse(output);
+  const CommandResult j = run_command(empty_vendor_env() + "'" MIXCL_BINARY "' devices --json 2>/dev/null");
+  ASSERT_EQ(j.status, 0) << j.output;
+  const auto json = nlohmann::json::parse(j.output);
   ASSERT_TRUE(json.is_array());
   ASSERT_EQ(json.size(), 1u);
   EXPECT_EQ(json[0]["name"], "host");
@@ -143,10 +149,10 @@ TEST(OpenCLDiscovery, CliWithZeroPlatformsListsTheHostAndSaysSoOnce) {
 
 // The registry (backend/registry.cpp) is checked through the CLI: host first, then each OpenCL device.
 TEST(OpenCLDiscovery, CliJsonListsHostAndBothPoclDevices) {
-  std::string output;
-  ASSERT_EQ(run_command("'" MIXCL_BINARY "' devices --json 2>/dev/null", output), 0) << output;
-  const auto json = nlohmann::json::parse(output);
-  ASSERT_EQ(json.size(), 3u) << output;
+  const CommandResult j = run_command("'" MIXCL_BINARY "' devices --json 2>/dev/null");
+  ASSERT_EQ(j.status, 0) << j.output;
+  const auto json = nlohmann::json::parse(j.output);
+  ASSERT_EQ(json.size(), 3u) << j.output;
   EXPECT_EQ(json[0]["name"], "host");
   EXPECT_EQ(json[1]["name"], "cl0.0");
   EXPECT_EQ(json[2]["name"], "cl0.1");
@@ -155,9 +161,10 @@ TEST(OpenCLDiscovery, CliJsonListsHostAndBothPoclDevices) {
   EXPECT_GT(json[1]["max_alloc_bytes"].get<uint64_t>(), 0u);
   EXPECT_FALSE(json[1].contains("probe"));
   // The table form names the same devices.
-  ASSERT_EQ(run_command("'" MIXCL_BINARY "' devices 2>&1", output), 0) << output;
+  const CommandResult t = run_command("'" MIXCL_BINARY "' devices 2>&1");
+  ASSERT_EQ(t.status, 0) << t.output;
   for (const char* s : {"host", "cl0.0", "cl0.1", "OpenCL C", "sub-groups", "max allocation"})
-    EXPECT_NE(output.find(s), std::string::npos) << s << "\n" << output;
+    EXPECT_NE(t.output.find(s), std::string::npos) << s << "\n" << t.output;
 }
 
 TEST(OpenCLErrors, NamesOpenCLErrorCodes) {

@@ -39,7 +39,4 @@ inline std::vector<float> random_floats(size_t n, uint32_t seed) {
   return v;
 }
 
-/// Runs a shell command; returns its exit status and fills `output` with what it printed.
-int run_command(const std::string& command, std::string& output);
-
 }  // namespace mixcl::backend::test

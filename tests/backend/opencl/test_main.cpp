@@ -1,15 +1,11 @@
-// Test program entry: sets up the environment before OpenCL starts (two PoCL devices, a private cache folder)
-// and offers a child mode that reports what discovery finds, for tests that change the ICD loader's environment.
-#include <gtest/gtest.h>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
-
+// Test program entry (tests/support/pocl_main.h): two PoCL devices and private caches before OpenCL starts, and a
+// child mode that reports what discovery finds, for tests that change the ICD loader's environment.
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
 #include "opencl_test_util.h"
+#include "tests/support/pocl_main.h"
 
 namespace mixcl::backend::test {
 
@@ -29,17 +25,6 @@ std::vector<std::unique_ptr<OpenCLDevice>> cl_devices(OpenCLOptions options) {
   return discover_opencl_devices(options);
 }
 
-int run_command(const std::string& command, std::string& output) {
-  output.clear();
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output.append(buf, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 }  // namespace mixcl::backend::test
 
 int main(int argc, char** argv) {
@@ -54,20 +39,9 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  // Must happen before the ICD loader starts PoCL: PoCL reads its device list once.
-  setenv("POCL_DEVICES", "pthread pthread", 1);
-  char tmpl[] = "/tmp/mixcl-cltest-XXXXXX";
-  if (!mkdtemp(tmpl)) {
-    std::perror("mkdtemp");
-    return 1;
-  }
-  test::g_temp_dir = tmpl;
-  // Nothing in these tests may touch the user's caches.
-  setenv("MIXCL_CACHE_DIR", (test::g_temp_dir + "/default-cache").c_str(), 1);
-  setenv("XDG_CACHE_HOME", (test::g_temp_dir + "/xdg").c_str(), 1);
-  ::testing::InitGoogleTest(&argc, argv);
-  const int rc = RUN_ALL_TESTS();
-  std::error_code ec;
-  std::filesystem::remove_all(test::g_temp_dir, ec);
-  return rc;
+  mixcl::test::PoclMainOptions o;
+  o.temp_prefix = "mixcl-cltest";
+  o.kernel_cache = mixcl::test::KernelCache::kPrivate;  // nothing in these tests may touch the user's caches
+  o.before = [](const std::string& temp, const std::string&) { test::g_temp_dir = temp; };
+  return mixcl::test::pocl_test_main(argc, argv, o);
 }

@@ -2,11 +2,9 @@
 // quant::dequantize_row, dequantize + CLBlast SGEMM against the double-precision reference for every format, the
 // m threshold that picks the path, tiling, chunked weights, and the per-thread kernel cache.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -16,11 +14,14 @@
 #include "common/error.h"
 #include "model/quant/quant.h"
 #include "tests/reference/matmul_reference.h"
+#include "tests/support/opencl_devices.h"
+#include "tests/support/errors.h"
 
 namespace mixcl::backend {
 namespace {
 
-namespace fs = std::filesystem;
+using ::mixcl::test::expect_error;
+
 using reference::MatmulCase;
 
 OpenCLOptions device_options(const std::string& cache_dir, uint64_t max_alloc = 0, uint64_t gemm_from_m = 0) {
@@ -30,32 +31,6 @@ OpenCLOptions device_options(const std::string& cache_dir, uint64_t max_alloc = 
   o.gemm_from_m = gemm_from_m;
   return o;
 }
-
-// One device for the whole program, with a fresh program cache (CLBlast keeps its own in memory).
-struct Shared {
-  fs::path cache_dir;
-  std::unique_ptr<OpenCLDevice> device;
-  Shared() {
-    cache_dir = fs::temp_directory_path() / ("mixcl_opencl_clblast_test_" + std::to_string(getpid()));
-    fs::remove_all(cache_dir);
-    auto devices = discover_opencl_devices(device_options(cache_dir.string()));
-    if (!devices.empty()) device = std::move(devices.front());
-  }
-  ~Shared() {
-    device.reset();
-    std::error_code ec;
-    fs::remove_all(cache_dir, ec);
-  }
-};
-
-Shared& shared() {
-  static Shared s;
-  return s;
-}
-
-#define REQUIRE_DEVICE()                                                     \
-  if (!shared().device) GTEST_SKIP() << "no OpenCL device on this machine"; \
-  OpenCLDevice& dev = *shared().device
 
 // The bounds of tests/backend/opencl_matmul: per output a few f32 ulps per accumulated term of sum |w||x|, and
 // max |y - exact| / rms(exact) per case.
@@ -134,7 +109,7 @@ double check(const MatmulCase& c, const reference::MatmulReference& ref, const s
 // Every format, odd row counts (and odd column counts for float formats): the kernel's f32 rows equal
 // dequantize_row bit for bit, also for a view starting inside its buffer and a destination at an offset.
 TEST(OpenCLDequantize, BitExactWithHostDequantizeForEveryFormat) {
-  REQUIRE_DEVICE();
+  MIXCL_REQUIRE_OPENCL_DEVICE(dev);
   for (DType t : formats()) {
     for (const auto& [rows, cols] : {std::pair{uint64_t{37}, cols_for(t, 3, 67)}, {uint64_t{5}, cols_for(t, 9, 291)}}) {
       SCOPED_TRACE(std::string(dtype_name(t)) + " " + std::to_string(rows) + "x" + std::to_string(cols));
@@ -163,7 +138,7 @@ TEST(OpenCLDequantize, BitExactWithHostDequantizeForEveryFormat) {
 
 // Hand-checked blocks (gguf.md §4.12) through the dequantize kernel.
 TEST(OpenCLDequantize, HandCheckedBlocks) {
-  REQUIRE_DEVICE();
+  MIXCL_REQUIRE_OPENCL_DEVICE(dev);
   uint8_t q8[34] = {0x00, 0x3C};  // d = 1.0, codes e - 16
   for (int e = 0; e < 32; ++e) q8[2 + e] = static_cast<uint8_t>(static_cast<int8_t>(e - 16));
   uint8_t fp4[17] = {127};  // scale 2^-1; 0x71: code 1 (doubled value 1) low nibble, code 7 (doubled 12) high
@@ -183,7 +158,7 @@ TEST(OpenCLDequantize, HandCheckedBlocks) {
 // Every format through dequantize + CLBlast (forced with gemm_from_m = 1), odd m and odd rows, against the double
 // reference with the bounds of the matmul kernels.
 TEST(OpenCLClblastMatmul, MatchesDoubleReferenceForEveryFormat) {
-  REQUIRE_DEVICE();
+  MIXCL_REQUIRE_OPENCL_DEVICE(dev);
   for (DType t : formats()) {
     for (const MatmulCase c : {MatmulCase{t, 67, cols_for(t, 2, 131), 37}, MatmulCase{t, 19, cols_for(t, 5, 165), 129}}) {
       SCOPED_TRACE(std::string(dtype_name(t)) + " " + std::to_string(c.rows) + "x" + std::to_string(c.cols) + " m=" +
@@ -198,7 +173,7 @@ TEST(OpenCLClblastMatmul, MatchesDoubleReferenceForEveryFormat) {
 // Many tiles (a scratch of a few rows, the last tile partial) and weights over several chunks, whose spans do not
 // line up with the tiles, give in-bound results.
 TEST(OpenCLClblastMatmul, TilesAndChunks) {
-  REQUIRE_DEVICE();
+  MIXCL_REQUIRE_OPENCL_DEVICE(dev);
   for (DType t : {DType::Q4_K, DType::Q8_0, DType::F16}) {
     const MatmulCase c{t, 45, cols_for(t, 2, 77), 33};
     const auto data = reference::make_matmul_data(c, 29);
@@ -207,7 +182,7 @@ TEST(OpenCLClblastMatmul, TilesAndChunks) {
     check(c, ref, run(dev, c, data, gemm_config(1, 7 * c.cols * 4 + 5)));  // 7 rows per tile
     const uint64_t rb = row_bytes(t, c.cols);
     auto split = discover_opencl_devices(
-        device_options(shared().cache_dir.string(), std::max(11 * rb, c.m * c.cols * 4 + 64) + 3));
+        device_options(mixcl::test::shared_opencl().cache_dir().string(), std::max(11 * rb, c.m * c.cols * 4 + 64) + 3));
     check(c, ref, run(*split.front(), c, data, gemm_config(1, 4 * c.cols * 4)));
   }
 }
@@ -215,7 +190,7 @@ TEST(OpenCLClblastMatmul, TilesAndChunks) {
 // The threshold picks the path: with a tile scratch too small for one row only the CLBlast path fails, so the
 // error shows which path m took, from the call's config and from the device option.
 TEST(OpenCLClblastMatmul, ThresholdPicksThePath) {
-  REQUIRE_DEVICE();
+  MIXCL_REQUIRE_OPENCL_DEVICE(dev);
   const MatmulCase c{DType::Q8_0, 9, 64, 6};
   const auto data = reference::make_matmul_data(c, 5);
   const auto ref = reference::reference_matmul(c.type, data.w.data(), c.rows, c.cols, data.x.data(), c.m);
@@ -232,10 +207,10 @@ TEST(OpenCLClblastMatmul, ThresholdPicksThePath) {
   EXPECT_FALSE(takes_clblast(dev, c.m + 1));
   EXPECT_EQ(dev.gemm_from_m(), default_gemm_from_m(dev.caps().type));
   EXPECT_EQ(default_gemm_from_m("CPU"), kGemmNever);
-  auto low = discover_opencl_devices(device_options(shared().cache_dir.string(), 0, c.m));
+  auto low = discover_opencl_devices(device_options(mixcl::test::shared_opencl().cache_dir().string(), 0, c.m));
   EXPECT_EQ(low.front()->gemm_from_m(), c.m);
   EXPECT_TRUE(takes_clblast(*low.front(), 0));
-  auto high = discover_opencl_devices(device_options(shared().cache_dir.string(), 0, c.m + 1));
+  auto high = discover_opencl_devices(device_options(mixcl::test::shared_opencl().cache_dir().string(), 0, c.m + 1));
   EXPECT_FALSE(takes_clblast(*high.front(), 0));
   // Both paths forced give in-bound results, and agree with each other to the same bound.
   const auto gemm = run(dev, c, data, gemm_config(c.m));
@@ -247,15 +222,7 @@ TEST(OpenCLClblastMatmul, ThresholdPicksThePath) {
 }
 
 TEST(OpenCLDequantize, BadArgumentsGiveClearErrors) {
-  REQUIRE_DEVICE();
-  auto expect_error = [](auto&& call, const std::string& needle) {
-    try {
-      call();
-      ADD_FAILURE() << "no error; expected one mentioning '" << needle << "'";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-  };
+  MIXCL_REQUIRE_OPENCL_DEVICE(dev);
   auto wb = dev.allocate(row_bytes(DType::Q8_0, 64) * 4);
   auto out = dev.allocate(64 * 4 * 4);
   expect_error([&] { opencl_dequantize(dev, {{wb.get(), 0}, DType::Q4_1, 64, 4}, {out.get(), 0}); },
@@ -270,7 +237,7 @@ TEST(OpenCLDequantize, BadArgumentsGiveClearErrors) {
 // The matmul kernels are cached per thread: one object per thread, and two threads running matmuls at once on one
 // device (each setting arguments on its own kernel) both get correct results.
 TEST(OpenCLMatmulKernelCache, PerThreadKernelsAndConcurrentCalls) {
-  REQUIRE_DEVICE();
+  MIXCL_REQUIRE_OPENCL_DEVICE(dev);
   cl::Kernel& a = dev.thread_kernel("matmul_q8_0.cl+matmul_common.cl", "mm_tile", "-DMM_ROWS=2");
   cl::Kernel& b = dev.thread_kernel("matmul_q8_0.cl+matmul_common.cl", "mm_tile", "-DMM_ROWS=2");
   EXPECT_EQ(&a, &b);

@@ -1,11 +1,9 @@
 // OpenCL matmul kernels (cl_kernels/matmul_*.cl) against the double-precision reference, over the case table of
 // tests/reference/matmul_reference.h, in both kernel shapes (vector and work-group) and the tiled prefill kernel.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <string>
 
@@ -14,11 +12,14 @@
 #include "common/error.h"
 #include "common/quant_blocks.h"
 #include "tests/reference/matmul_reference.h"
+#include "tests/support/opencl_devices.h"
+#include "tests/support/errors.h"
 
 namespace mixcl::backend {
 namespace {
 
-namespace fs = std::filesystem;
+using ::mixcl::test::expect_error;
+
 using reference::MatmulCase;
 
 // Device options with a program cache folder and a largest allocation (0: the device's own).
@@ -28,32 +29,6 @@ OpenCLOptions device_options(const std::string& cache_dir, uint64_t max_alloc = 
   o.max_alloc_override = max_alloc;
   return o;
 }
-
-// One device for the whole program (PoCL compiles each program in about a second), with a fresh program cache.
-struct Shared {
-  fs::path cache_dir;
-  std::unique_ptr<OpenCLDevice> device;
-  Shared() {
-    cache_dir = fs::temp_directory_path() / ("mixcl_opencl_matmul_test_" + std::to_string(getpid()));
-    fs::remove_all(cache_dir);
-    auto devices = discover_opencl_devices(device_options(cache_dir.string()));
-    if (!devices.empty()) device = std::move(devices.front());
-  }
-  ~Shared() {
-    device.reset();
-    std::error_code ec;
-    fs::remove_all(cache_dir, ec);
-  }
-};
-
-Shared& shared() {
-  static Shared s;
-  return s;
-}
-
-#define REQUIRE_DEVICE()                                                     \
-  if (!shared().device) GTEST_SKIP() << "no OpenCL device on this machine"; \
-  OpenCLDevice& dev = *shared().device
 
 // Stated bound on max |y - exact| / rms(exact) over a case, exact = double product with the dequantized weights.
 // The kernels multiply decoded f32 weights by the f32 activations as they are (no activation rounding), so only
@@ -130,7 +105,7 @@ std::vector<MatmulCase> supported_cases() {
 class OpenCLMatmulCase : public ::testing::TestWithParam<MatmulCase> {};
 
 TEST_P(OpenCLMatmulCase, MatchesDoubleReferenceInEveryShape) {
-  REQUIRE_DEVICE();
+  MIXCL_REQUIRE_OPENCL_DEVICE(dev);
   const MatmulCase c = GetParam();
   const auto data = reference::make_matmul_data(c, static_cast<uint32_t>(c.rows * 7919 + c.cols * 31 + c.m));
   const auto ref = reference::reference_matmul(c.type, data.w.data(), c.rows, c.cols, data.x.data(), c.m);
@@ -174,7 +149,7 @@ TEST(OpenCLMatmul, EveryRequiredFormatIsSupported) {
 
 // Tunables other than the defaults (odd rows per work-item, tiles, group sizes) give the same numbers.
 TEST(OpenCLMatmul, TunablesKeepResults) {
-  REQUIRE_DEVICE();
+  MIXCL_REQUIRE_OPENCL_DEVICE(dev);
   for (DType t : {DType::Q4_K, DType::MXFP4}) {
     const MatmulCase c{t, 29, 2 * 256, 5};
     const auto data = reference::make_matmul_data(c, 17);
@@ -188,12 +163,12 @@ TEST(OpenCLMatmul, TunablesKeepResults) {
 // Weights split over several cl_mem chunks (a small max allocation) give the same result as one chunk, also
 // for a view that starts inside the buffer (an expert slab).
 TEST(OpenCLMatmul, WeightsOverSeveralChunks) {
-  REQUIRE_DEVICE();
+  MIXCL_REQUIRE_OPENCL_DEVICE(dev);
   for (DType t : {DType::Q4_K, DType::Q8_0, DType::F16}) {
     const MatmulCase c{t, 37, dtype_info(t).block_elems == 1 ? 77u : 512u, 3};
     const uint64_t rb = row_bytes(t, c.cols);
     auto split = discover_opencl_devices(
-        device_options(shared().cache_dir.string(), std::max(9 * rb, c.m * c.cols * 4 + 64) + 7));
+        device_options(mixcl::test::shared_opencl().cache_dir().string(), std::max(9 * rb, c.m * c.cols * 4 + 64) + 7));
     OpenCLDevice& small = *split.front();
     const auto data = reference::make_matmul_data(c, 23);
     for (uint64_t m : {uint64_t{1}, c.m}) {
@@ -220,7 +195,7 @@ TEST(OpenCLMatmul, WeightsOverSeveralChunks) {
 
 // Hand-checked blocks from gguf.md §4.12, times an all-ones activation.
 TEST(OpenCLMatmul, HandCheckedBlocks) {
-  REQUIRE_DEVICE();
+  MIXCL_REQUIRE_OPENCL_DEVICE(dev);
   BlockQ8_0 q8{};
   q8.d = 0x3C00;  // 1.0
   for (int e = 0; e < 32; ++e) q8.qs[e] = static_cast<int8_t>(e - 16);
@@ -248,15 +223,7 @@ TEST(OpenCLMatmul, HandCheckedBlocks) {
 }
 
 TEST(OpenCLMatmul, BadArgumentsGiveClearErrors) {
-  REQUIRE_DEVICE();
-  auto expect_error = [](auto&& call, const std::string& needle) {
-    try {
-      call();
-      ADD_FAILURE() << "no error; expected one mentioning '" << needle << "'";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-  };
+  MIXCL_REQUIRE_OPENCL_DEVICE(dev);
   auto wb = dev.allocate(row_bytes(DType::Q8_0, 64) * 4);
   auto xb = dev.allocate(64 * 4 * 2);
   auto yb = dev.allocate(4 * 4 * 2);
@@ -274,7 +241,7 @@ TEST(OpenCLMatmul, BadArgumentsGiveClearErrors) {
   expect_error([&] { opencl_matmul(dev, wv, {xb.get(), 0}, {yb.get(), 0}, 1, cfg("simd")); },
                "unknown variant");
   // Weights allocated without the row granule: a row crosses a chunk boundary.
-  auto split = discover_opencl_devices(device_options(shared().cache_dir.string(), 100));
+  auto split = discover_opencl_devices(device_options(mixcl::test::shared_opencl().cache_dir().string(), 100));
   auto sb = split.front()->allocate(row_bytes(DType::Q8_0, 64) * 4);
   auto sx = split.front()->allocate(64 * 4), sy = split.front()->allocate(16);
   expect_error([&] { opencl_matmul(*split.front(), {{sb.get(), 0}, DType::Q8_0, 64, 4}, {sx.get(), 0}, {sy.get(), 0}, 1); },

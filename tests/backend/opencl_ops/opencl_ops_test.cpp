@@ -2,20 +2,14 @@
 // own and the forced "workgroup" GPU shape on PoCL), plus OpenCL-specific checks: error messages, the split
 // (flash-decoding) attention path and determinism of moe_ffn.
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
-#include <cstdlib>
-#include <map>
 
 #include "backend/opencl/ops.h"
 #include "common/error.h"
 #include "tests/backend/ops/op_harness.h"
+#include "tests/support/opencl_devices.h"
 
 namespace mixcl::backend::ops_test {
 namespace {
-
-namespace fs = std::filesystem;
 
 /// An OpenCL device as an OpTarget.
 class OpenCLTarget final : public OpTarget {
@@ -45,43 +39,15 @@ class OpenCLTarget final : public OpTarget {
   OpenCLDevice& dev_;
 };
 
-// Devices per shape for the whole program, all sharing one program cache folder (so each program is compiled
-// once per process, whichever device or shape asks first).
-struct Shared {
-  fs::path cache_dir;
-  std::map<std::string, std::vector<std::unique_ptr<OpenCLDevice>>> by_variant;
-  Shared() {
-    setenv("POCL_DEVICES", "pthread pthread", 0);  // PoCL: two CPU devices (before OpenCL starts)
-    cache_dir = fs::temp_directory_path() / ("mixcl_opencl_ops_test_" + std::to_string(getpid()));
-    fs::remove_all(cache_dir);
-  }
-  ~Shared() {
-    by_variant.clear();
-    std::error_code ec;
-    fs::remove_all(cache_dir, ec);
-  }
-  std::vector<std::unique_ptr<OpenCLDevice>>& devices(const std::string& variant) {
-    auto it = by_variant.find(variant);
-    if (it != by_variant.end()) return it->second;
-    OpenCLOptions o;
-    o.cache_dir = cache_dir.string();
-    o.variant = variant;
-    return by_variant[variant] = discover_opencl_devices(o);
-  }
-};
-
-Shared& shared() {
-  static Shared s;
-  return s;
-}
-
 // Parameter: the forced shape ("" = the device's own choice).
 class OpenCLOps : public ::testing::TestWithParam<const char*> {
  protected:
   // Runs `body` on every device in this shape.
   template <class F>
   void each_device(F body) {
-    auto& devs = shared().devices(GetParam());
+    // Devices per shape for the whole program, all sharing one program cache folder (so each program is
+    // compiled once per process, whichever device or shape asks first).
+    auto& devs = mixcl::test::shared_opencl().devices(GetParam());
     if (devs.empty()) GTEST_SKIP() << "no OpenCL device on this machine";
     for (auto& d : devs) {
       SCOPED_TRACE(fmt::format("device {} ({})", d->name(), d->shape() == KernelShape::kVector ? "vector" : "workgroup"));
@@ -216,35 +182,10 @@ TEST_P(OpenCLOps, MoeFfnIsDeterministic) {
   });
 }
 
-
-// copy_2d gathers a strided slice (one head of [rows][heads][width]) into packed rows and scatters it back
-// into another layout at an offset; every byte outside the target rows stays untouched.
-void check_copy_2d_on(Device& d) {
-  const uint64_t rows = 7, heads = 3, width = 13, head = 2;
-  std::vector<float> src(rows * heads * width);
-  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>(i) + 0.5f;
-  auto bs = put(d, src), bp = put(d, std::vector<float>(rows * width, -1.0f));
-  d.copy_2d({bs.get(), head * width * 4}, heads * width * 4, at(bp), width * 4, width * 4, rows);
-  const auto packed = get<float>(d, bp, rows * width);
-  for (uint64_t r = 0; r < rows; ++r)
-    for (uint64_t c = 0; c < width; ++c) ASSERT_EQ(packed[r * width + c], src[(r * heads + head) * width + c]);
-  // Scatter into a pitch of 20 floats from float 3; the 4 floats after each row and the gaps keep -2.
-  const uint64_t pitch = 20, off = 3;
-  auto bd = put(d, std::vector<float>(rows * pitch + off, -2.0f));
-  d.copy_2d(at(bp), width * 4, {bd.get(), off * 4}, pitch * 4, width * 4, rows);
-  const auto out = get<float>(d, bd, rows * pitch + off);
-  for (uint64_t i = 0; i < out.size(); ++i) {
-    const bool inside = i >= off && (i - off) % pitch < width;
-    ASSERT_EQ(out[i], inside ? packed[(i - off) / pitch * width + (i - off) % pitch] : -2.0f) << "float " << i;
-  }
-  d.copy_2d(at(bp), width * 4, at(bd), pitch * 4, width * 4, 0);  // no rows: nothing to do
-}
-
 TEST_P(OpenCLOps, Copy2dGathersAndScatters) {
   each_device([](OpTarget&, OpenCLDevice& d) {
-    check_copy_2d_on(d);
-    auto b = d.allocate(64);
-    EXPECT_THROW(d.copy_2d(at(b), 16, at(b), 16, 16, 5), Error);  // past the end of the buffer
+    for (const auto& c : copy_2d_cases()) check_copy_2d(d, c);
+    check_copy_2d_errors(d);
   });
 }
 

@@ -7,9 +7,12 @@
 #include <cmath>
 
 #include "tests/backend/ops/op_harness.h"
+#include "tests/support/errors.h"
 
 namespace mixcl::backend::ops_test {
 namespace {
+
+using ::mixcl::test::error_of;
 
 /// The host implementation as an OpTarget.
 class HostTarget final : public OpTarget {
@@ -231,16 +234,6 @@ TEST(HostOpsSpec, SwigluEdgeValues) {
   }
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 TEST(HostOpsErrors, MessagesNameTheProblem) {
   HostTarget t;
   Device& d = t.device();
@@ -293,36 +286,10 @@ TEST(HostOpsErrors, MessagesNameTheProblem) {
   EXPECT_NE(msg.find("Q8_0"), std::string::npos) << msg;
 }
 
-
-// copy_2d gathers a strided slice (one head of [rows][heads][width]) into packed rows and scatters it back
-// into another layout at an offset; every byte outside the target rows stays untouched.
-void check_copy_2d(Device& d) {
-  const uint64_t rows = 7, heads = 3, width = 13, head = 2;
-  std::vector<float> src(rows * heads * width);
-  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>(i) + 0.5f;
-  auto bs = put(d, src), bp = put(d, std::vector<float>(rows * width, -1.0f));
-  d.copy_2d({bs.get(), head * width * 4}, heads * width * 4, at(bp), width * 4, width * 4, rows);
-  const auto packed = get<float>(d, bp, rows * width);
-  for (uint64_t r = 0; r < rows; ++r)
-    for (uint64_t c = 0; c < width; ++c) ASSERT_EQ(packed[r * width + c], src[(r * heads + head) * width + c]);
-  // Scatter into a pitch of 20 floats from float 3; the 4 floats after each row and the gaps keep -2.
-  const uint64_t pitch = 20, off = 3;
-  auto bd = put(d, std::vector<float>(rows * pitch + off, -2.0f));
-  d.copy_2d(at(bp), width * 4, {bd.get(), off * 4}, pitch * 4, width * 4, rows);
-  const auto out = get<float>(d, bd, rows * pitch + off);
-  for (uint64_t i = 0; i < out.size(); ++i) {
-    const bool inside = i >= off && (i - off) % pitch < width;
-    ASSERT_EQ(out[i], inside ? packed[(i - off) / pitch * width + (i - off) % pitch] : -2.0f) << "float " << i;
-  }
-  d.copy_2d(at(bp), width * 4, at(bd), pitch * 4, width * 4, 0);  // no rows: nothing to do
-}
-
 TEST(HostOpsSpec, Copy2dGathersAndScatters) {
   HostDevice d;
-  check_copy_2d(d);
-  auto b = d.allocate(64);
-  EXPECT_THROW(d.copy_2d(at(b), 16, at(b), 16, 16, 5), Error);  // past the end of the buffer
-  EXPECT_THROW(d.copy_2d(at(b), 8, at(b), 16, 16, 1), Error);   // pitch below the row size
+  for (const auto& c : copy_2d_cases()) check_copy_2d(d, c);
+  check_copy_2d_errors(d);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "backend/device.h"
 #include "backend/op_params.h"
+#include "common/error.h"
 #include "common/half.h"
 #include "model/quant/quant.h"
 #include "tests/reference/ops_reference.h"
@@ -492,6 +494,71 @@ inline void check_moe(OpTarget& target, const MoeCase& c, uint32_t seed, bool in
   const bool exact_act = !int8_activations || (act_block(c.type) == 0 && act_block(c.down_type) == 0);
   EXPECT_LE(reference::normalized_error(delta.data(), ref.data(), ref.size()),
             exact_act ? kMoeFloatBound : kMoeQuantBound);
+}
+
+// ---- copy_2d (a Device member: the same call on every device) ----
+/// Gather one head of [rows][heads][width] f32 into packed rows, then scatter those rows into a layout of
+/// `pitch` floats per row starting at float `off`.
+struct Copy2dCase {
+  uint64_t rows, heads, width, head, pitch, off;
+};
+inline std::vector<Copy2dCase> copy_2d_cases() {
+  return {{7, 3, 13, 2, 20, 3},   // odd sizes, last head, gaps after every scattered row
+          {1, 1, 1, 0, 1, 0},     // one float
+          {5, 4, 9, 0, 9, 0},     // first head; scatter with pitch == row size (contiguous)
+          {33, 2, 17, 1, 31, 5}}; // more rows than a work-group tile, odd pitch
+}
+/// Runs `c` and checks every float: gathered rows match the source head, and every float of the scatter target
+/// outside the copied rows keeps its fill value.
+inline void check_copy_2d(Device& d, const Copy2dCase& c) {
+  SCOPED_TRACE(::testing::Message() << "copy_2d rows " << c.rows << " heads " << c.heads << " width " << c.width
+                                    << " head " << c.head << " pitch " << c.pitch << " off " << c.off);
+  std::vector<float> src(c.rows * c.heads * c.width);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>(i) + 0.5f;
+  auto bs = put(d, src), bp = put(d, std::vector<float>(c.rows * c.width, -1.0f));
+  d.copy_2d({bs.get(), c.head * c.width * 4}, c.heads * c.width * 4, at(bp), c.width * 4, c.width * 4, c.rows);
+  const auto packed = get<float>(d, bp, c.rows * c.width);
+  for (uint64_t r = 0; r < c.rows; ++r)
+    for (uint64_t k = 0; k < c.width; ++k)
+      ASSERT_EQ(packed[r * c.width + k], src[(r * c.heads + c.head) * c.width + k]) << "row " << r << " float " << k;
+  auto bd = put(d, std::vector<float>(c.rows * c.pitch + c.off, -2.0f));
+  d.copy_2d(at(bp), c.width * 4, {bd.get(), c.off * 4}, c.pitch * 4, c.width * 4, c.rows);
+  const auto out = get<float>(d, bd, c.rows * c.pitch + c.off);
+  for (uint64_t i = 0; i < out.size(); ++i) {
+    const bool inside = i >= c.off && (i - c.off) % c.pitch < c.width;
+    ASSERT_EQ(out[i], inside ? packed[(i - c.off) / c.pitch * c.width + (i - c.off) % c.pitch] : -2.0f)
+        << "float " << i;
+  }
+  d.copy_2d(at(bp), c.width * 4, at(bd), c.pitch * 4, c.width * 4, 0);  // no rows: nothing to do
+  EXPECT_EQ(get<float>(d, bd, c.rows * c.pitch + c.off), out);
+}
+
+/// Device::copy_2d's argument checks (the same on every device): a region past the end of its buffer (by one
+/// byte, at an offset, or by uint64 overflow), a pitch below the row size and a missing buffer are errors naming
+/// the device and copy_2d; a region that ends exactly at the end of its buffer is not.
+inline void check_copy_2d_errors(Device& d) {
+  auto b = d.allocate(64), c = d.allocate(64);
+  const auto expect_error = [&](const std::function<void()>& f, const char* what) {
+    try {
+      f();
+      ADD_FAILURE() << what << ": no error";
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("copy_2d"), std::string::npos) << what << ": " << msg;
+      EXPECT_NE(msg.find(d.name()), std::string::npos) << what << ": " << msg;
+    }
+  };
+  expect_error([&] { d.copy_2d(at(b), 16, at(b), 16, 16, 5); }, "past the end of the buffer");
+  expect_error([&] { d.copy_2d(at(b), 8, at(c), 16, 16, 1); }, "src pitch below the row size");
+  expect_error([&] { d.copy_2d(at(b), 16, at(c), 8, 16, 1); }, "dst pitch below the row size");
+  expect_error([&] { d.copy_2d(at(b), 16, {c.get(), 4}, 16, 16, 4); }, "dst one row-end past the end");
+  expect_error([&] { d.copy_2d({b.get(), 1}, 16, at(c), 16, 16, 4); }, "src one byte past the end");
+  expect_error([&] { d.copy_2d({b.get(), 65}, 16, at(c), 16, 1, 1); }, "offset past the end");
+  expect_error([&] { d.copy_2d(at(b), uint64_t{1} << 62, at(c), 16, 16, 5); }, "pitch overflows uint64");
+  expect_error([&] { d.copy_2d(View{}, 16, at(c), 16, 16, 1); }, "src without a buffer");
+  d.copy_2d(at(b), 16, at(c), 16, 16, 4);      // exactly the whole buffer
+  d.copy_2d({b.get(), 60}, 4, at(c), 4, 4, 1);  // the last 4 bytes
+  d.finish();
 }
 
 }  // namespace mixcl::backend::ops_test

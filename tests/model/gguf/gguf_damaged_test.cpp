@@ -13,9 +13,12 @@
 #include "common/error.h"
 #include "model/gguf/gguf_file.h"
 #include "tests/model/gguf/gguf_corpus.h"
+#include "tests/support/errors.h"
 
 namespace mixcl::gguf::test {
 namespace {
+
+using ::mixcl::test::error_of;
 
 const std::filesystem::path kCorpusDir = std::filesystem::path(MIXCL_TEST_DATA_DIR) / "gguf_damaged";
 const std::filesystem::path kSeedDir = std::filesystem::path(MIXCL_SOURCE_DIR) / "fuzz" / "seeds" / "gguf";
@@ -43,15 +46,6 @@ std::vector<std::pair<std::string, std::string>> read_manifest() {
     out.emplace_back(line.substr(0, tab), line.substr(tab + 1));
   }
   return out;
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(GgufDamagedCorpus, CheckedInFilesMatchTheGenerator) {

@@ -5,9 +5,12 @@
 #include "model/gguf/gguf_file.h"
 #include "model/gguf/gguf_writer.h"
 #include "tests/model/gguf/temp_dir.h"
+#include "tests/support/errors.h"
 
 namespace mixcl::gguf::test {
 namespace {
+
+using ::mixcl::test::error_of;
 
 // Writes a 3-shard model: shard k holds tensor "t<k>" of 4 floats equal to k + 1.
 void write_shards(const TempDir& dir, int32_t total_tensors = 3, uint16_t count = 3) {
@@ -26,15 +29,6 @@ void write_shards(const TempDir& dir, int32_t total_tensors = 3, uint16_t count 
     });
     w.finish();
   }
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(GgufSplit, FirstShardLoadsAllShards) {

@@ -1,34 +1,18 @@
 // `mixcl inspect` on a small written file: the text report names what matters and --json parses back.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "model/gguf/gguf_writer.h"
 #include "tests/model/gguf/temp_dir.h"
+#include "tests/support/command.h"
 
 namespace mixcl::gguf::test {
 namespace {
 
-struct CommandResult {
-  int status;
-  std::string output;
-};
-
-// Runs a shell command, capturing stdout (and stderr when asked) and the exit status.
-CommandResult run(const std::string& command) {
-  CommandResult r{-1, {}};
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using ::mixcl::test::CommandResult;
+using ::mixcl::test::run_command;
 
 std::filesystem::path write_model(const TempDir& dir) {
   const auto path = dir / "tiny-deepseek2.gguf";
@@ -60,7 +44,7 @@ std::filesystem::path write_model(const TempDir& dir) {
 TEST(InspectCli, JsonReport) {
   TempDir dir;
   const auto path = write_model(dir);
-  const CommandResult r = run(std::string(MIXCL_BINARY) + " inspect '" + path.string() + "' --json");
+  const CommandResult r = run_command(std::string(MIXCL_BINARY) + " inspect '" + path.string() + "' --json");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j["architecture"], "deepseek2");
@@ -95,7 +79,7 @@ TEST(InspectCli, JsonReport) {
 TEST(InspectCli, TextReport) {
   TempDir dir;
   const auto path = write_model(dir);
-  const CommandResult r = run(std::string(MIXCL_BINARY) + " inspect '" + path.string() + "'");
+  const CommandResult r = run_command(std::string(MIXCL_BINARY) + " inspect '" + path.string() + "'");
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* want : {"architecture:  deepseek2", "deepseek2.block_count", "u32 2", "deepseek-v3",
                            "blk.1.ffn_up_exps.weight", "{256, 8, 4}", "Q4_K", "routed_experts", "total"})
@@ -104,7 +88,7 @@ TEST(InspectCli, TextReport) {
 
 TEST(InspectCli, DamagedFileGivesOneClearError) {
   const std::string path = std::string(MIXCL_TEST_DATA_DIR) + "/gguf_damaged/bad_bool.gguf";
-  const CommandResult r = run(std::string(MIXCL_BINARY) + " inspect '" + path + "' 2>&1");
+  const CommandResult r = run_command(std::string(MIXCL_BINARY) + " inspect '" + path + "' 2>&1");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("mixcl: error: " + path + ": value of 'deepseek2.expert_weights_norm' at byte 238"),
             std::string::npos)

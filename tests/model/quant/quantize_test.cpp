@@ -14,9 +14,12 @@
 #include "common/half.h"
 #include "model/quant/quant.h"
 #include "tests/model/quant/quant_test_util.h"
+#include "tests/support/errors.h"
 
 namespace mixcl::quant {
 namespace {
+
+using ::mixcl::test::error_of;
 
 using test::decode;
 using test::encode;
@@ -199,17 +202,6 @@ TEST(Quantize, ParallelRowsMatchRowByRow) {
     quantize_rows(t, x.data(), parallel.data(), kRowsN, kN);
     EXPECT_EQ(parallel, serial) << dtype_name(t);
   }
-}
-
-// Message of the mixcl::Error thrown by f, or "" if none.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(Quantize, ClearErrors) {

@@ -13,37 +13,22 @@
 #include "model/arch/deepseek2_config.h"
 #include "model/gguf/gguf_file.h"
 #include "tests/model/synth/synth_test_util.h"
+#include "tests/support/command.h"
 
 namespace mixcl::synth {
 namespace {
 
 using testing::TempDir;
 
-struct RunResult {
-  int status = -1;
-  std::string output;
-};
-
-// Runs `mixcl <args>` through the shell, capturing stdout and stderr.
-RunResult run_mixcl(const std::string& args) {
-  RunResult r;
-  const std::string cmd = std::string(MIXCL_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using ::mixcl::test::CommandResult;
+using ::mixcl::test::run_mixcl;
 
 TEST(SynthCli, WritesTinyGeometries) {
   TempDir dir;
   // The library tests cover every variant; here two geometries go through the binary.
   for (std::string name : {"tiny-v3", "tiny-moonlight"}) {
     const auto path = dir / (name + ".gguf");
-    const RunResult r = run_mixcl("synth --geometry " + name + " --type-experts Q8_0 -o " + path.string());
+    const CommandResult r = run_mixcl("synth --geometry " + name + " --type-experts Q8_0 -o " + path.string());
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("wrote " + path.string()), std::string::npos) << r.output;
     const auto f = gguf::GgufFile::open(path);
@@ -54,7 +39,7 @@ TEST(SynthCli, WritesTinyGeometries) {
 TEST(SynthCli, FlagsReachTheFile) {
   TempDir dir;
   const auto path = dir / "m.gguf";
-  const RunResult r = run_mixcl(
+  const CommandResult r = run_mixcl(
       "synth --geometry tiny-v2-lite --layers 2 --experts 4 --seed 9 --mla legacy --gating sigmoid --groups 2/1 "
       "--tied-output --type-experts Q5_K --type-attn Q4_K --type-shared Q6_K --type-dense F16 --type-embd Q8_0 "
       "--type-norm BF16 -o " +
@@ -82,8 +67,8 @@ TEST(SynthCli, FlagsReachTheFile) {
   EXPECT_EQ(f.tensor("blk.0.attn_norm.weight").type, DType::BF16);
   EXPECT_EQ(f.tensor("blk.1.ffn_gate_inp.weight").type, DType::BF16);
   EXPECT_FALSE(f.find_tensor("output.weight"));
-  const RunResult q = run_mixcl("synth --geometry tiny-v3 --no-q-lora --gating sqrt-softplus --type-experts Q8_0 -o " +
-                                path.string());
+  const CommandResult q = run_mixcl(
+      "synth --geometry tiny-v3 --no-q-lora --gating sqrt-softplus --type-experts Q8_0 -o " + path.string());
   ASSERT_EQ(q.status, 0) << q.output;
   const arch::Deepseek2Config c2 = arch::from_gguf(gguf::GgufFile::open(path));  // overwrote the file
   EXPECT_EQ(c2.q_lora_rank, 0u);
@@ -106,12 +91,12 @@ TEST(SynthCli, BadFlagsGiveAClearErrorAndNoFile) {
       {"--geometry tiny-v3 --layers 0", "at least 1"},
   };
   for (const auto& tc : cases) {
-    const RunResult r = run_mixcl("synth " + tc.args + " -o " + path.string());
+    const CommandResult r = run_mixcl("synth " + tc.args + " -o " + path.string());
     EXPECT_EQ(r.status, 1) << tc.args << "\n" << r.output;
     EXPECT_NE(r.output.find(tc.message), std::string::npos) << tc.args << "\n" << r.output;
   }
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
-  const RunResult list = run_mixcl("synth --list");
+  const CommandResult list = run_mixcl("synth --list");
   EXPECT_EQ(list.status, 0);
   EXPECT_NE(list.output.find("v2-lite"), std::string::npos);
   EXPECT_NE(list.output.find("tiny-sqrt-softplus"), std::string::npos);

@@ -9,18 +9,12 @@
 
 #include "common/error.h"
 #include "test_support.h"
+#include "tests/support/errors.h"
 
 namespace mixcl::tokenizer {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using ::mixcl::test::error_of;
 
 class RoundTrip : public ::testing::TestWithParam<std::string> {};
 

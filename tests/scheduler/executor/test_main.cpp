@@ -1,30 +1,16 @@
-// Test program entry: two PoCL devices and a private kernel cache before OpenCL starts, one temp folder for the
-// synthetic models, removed at exit.
-#include <gtest/gtest.h>
-#include <stdlib.h>
-
-#include <cstdio>
-#include <filesystem>
-
+// Test program entry (tests/support/pocl_main.h): two PoCL devices and the build tree's kernel cache before OpenCL
+// starts, one temp folder for the synthetic models, removed at exit.
 #include "executor_test_util.h"
+#include "tests/support/pocl_main.h"
 
 int main(int argc, char** argv) {
-  // PoCL reads its device list once, when the ICD loader first starts it.
-  setenv("POCL_DEVICES", "pthread pthread", 1);
-  char tmpl[] = "/tmp/mixcl-exectest-XXXXXX";
-  if (!mkdtemp(tmpl)) {
-    std::perror("mkdtemp");
-    return 1;
-  }
-  mixcl::scheduler::test::set_temp_dir(tmpl);
-  // Compiled kernels persist next to the build (PoCL builds are slow); never in the user's cache.
-  const std::string kernels = std::filesystem::path(MIXCL_BINARY).parent_path().parent_path() / "test-kernel-cache";
-  setenv("MIXCL_CACHE_DIR", kernels.c_str(), 1);
-  mixcl::scheduler::test::set_kernel_cache_dir(kernels);
-  ::testing::InitGoogleTest(&argc, argv);
-  int rc = RUN_ALL_TESTS();
-  mixcl::scheduler::test::release_devices();
-  std::error_code ec;
-  std::filesystem::remove_all(tmpl, ec);
-  return rc;
+  namespace t = mixcl::scheduler::test;
+  mixcl::test::PoclMainOptions o;
+  o.temp_prefix = "mixcl-exectest";
+  o.before = [](const std::string& temp, const std::string& kernels) {
+    t::set_temp_dir(temp);
+    t::set_kernel_cache_dir(kernels);
+  };
+  o.after = [] { t::release_devices(); };
+  return mixcl::test::pocl_test_main(argc, argv, o);
 }

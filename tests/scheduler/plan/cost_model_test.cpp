@@ -14,17 +14,17 @@ namespace {
 using test::make_profile;
 constexpr uint64_t kGiB = uint64_t{1} << 30;
 
-TEST(CostModel, StepTimeIsTheLargerOfReadAndComputePlusOverhead) {
+TEST(CostModel, StepTimeIsTheLargerOfReadAndComputePlusOpLaunches) {
   Speeds s;
   s.read_bps = 100e9;
   s.flops = 1e12;
-  s.step_overhead_s = 1e-5;
-  const StepTime mem = step_time(Work{1e9, 2e9}, s);
+  s.op_overhead_s = 1e-5;
+  const StepTime mem = step_time(Work{1e9, 2e9}, s, 3);
   EXPECT_DOUBLE_EQ(mem.read_s, 0.01);
   EXPECT_DOUBLE_EQ(mem.compute_s, 0.002);
-  EXPECT_DOUBLE_EQ(mem.total(), 0.01 + 1e-5);
+  EXPECT_DOUBLE_EQ(mem.total(), 0.01 + 3e-5);
   EXPECT_TRUE(mem.memory_bound());
-  const StepTime comp = step_time(Work{1e6, 1e12}, s);
+  const StepTime comp = step_time(Work{1e6, 1e12}, s, 1);
   EXPECT_DOUBLE_EQ(comp.total(), 1.0 + 1e-5);
   EXPECT_FALSE(comp.memory_bound());
 }
@@ -49,17 +49,17 @@ TEST(CostModel, TransfersCrossEachDeviceLinkWithItsLatency) {
 
 TEST(CostModel, ProfileOverheadsReplaceTheDefaults) {
   CostParams p;
-  p.host_step_overhead_s = 5e-6;
-  p.accel_step_overhead_s = 2e-5;
+  p.host_op_overhead_s = 5e-6;
+  p.accel_op_overhead_s = 2e-5;
   p.transfer_latency_s = 1e-5;
   DeviceSpeeds given;
-  EXPECT_DOUBLE_EQ(resolve_speeds(given, true, false, p).step_overhead_s, 5e-6);
-  EXPECT_DOUBLE_EQ(resolve_speeds(given, false, false, p).step_overhead_s, 2e-5);
+  EXPECT_DOUBLE_EQ(resolve_speeds(given, true, false, p).op_overhead_s, 5e-6);
+  EXPECT_DOUBLE_EQ(resolve_speeds(given, false, false, p).op_overhead_s, 2e-5);
   EXPECT_DOUBLE_EQ(resolve_speeds(given, false, false, p).copy_latency_s, 1e-5);
-  given.step_overhead_us = 120;
+  given.op_overhead_us = 120;
   given.copy_latency_us = 700;
-  EXPECT_DOUBLE_EQ(resolve_speeds(given, true, false, p).step_overhead_s, 120e-6);
-  EXPECT_DOUBLE_EQ(resolve_speeds(given, false, false, p).step_overhead_s, 120e-6);
+  EXPECT_DOUBLE_EQ(resolve_speeds(given, true, false, p).op_overhead_s, 120e-6);
+  EXPECT_DOUBLE_EQ(resolve_speeds(given, false, false, p).op_overhead_s, 120e-6);
   EXPECT_DOUBLE_EQ(resolve_speeds(given, false, false, p).copy_latency_s, 700e-6);
 }
 
@@ -120,8 +120,8 @@ PlanOptions zero_overhead_options() {
   o.context = 512;
   o.batch = 16;
   o.decode_position = 100;
-  o.cost.host_step_overhead_s = 0;
-  o.cost.accel_step_overhead_s = 0;
+  o.cost.host_op_overhead_s = 0;
+  o.cost.accel_op_overhead_s = 0;
   o.cost.transfer_latency_s = 1e-5;
   return o;
 }

@@ -79,7 +79,7 @@ const std::map<std::string, std::vector<std::string>> kExpected = {
     {"empty.yaml", {"empty.yaml: the profile is empty"}},
     {"host_copy_latency.yaml",
      {"host_copy_latency.yaml:4:5: unknown key 'host.speeds.copy_latency_us'", "allowed in host.speeds: read_gbps, "
-      "fp32_gflops, step_overhead_us"}},
+      "fp32_gflops, op_overhead_us"}},
 };
 
 TEST(BrokenProfiles, EachFileGetsItsSpecificError) {

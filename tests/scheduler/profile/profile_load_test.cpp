@@ -137,7 +137,7 @@ devices:
   gpu0:
     match: {vendor: NVIDIA, type: GPU}
     memory_budget: 20GiB
-    speeds: {read_gbps: 900, h2d_gbps: 20, step_overhead_us: 45, copy_latency_us: 12.5}
+    speeds: {read_gbps: 900, h2d_gbps: 20, op_overhead_us: 45, copy_latency_us: 12.5}
   gpu1:
     match: {vendor: AMD, type: GPU}
 quant:
@@ -166,7 +166,7 @@ scheduling:
 host:
   speeds:
     read_gbps: 60
-    step_overhead_us: 30
+    op_overhead_us: 30
 quant:
   kv_cache: F32
 )");
@@ -186,9 +186,9 @@ quant:
   EXPECT_EQ(p.devices[0].match.vendor, "NVIDIA");
   EXPECT_EQ(p.devices[0].speeds.read_gbps, 900);
   EXPECT_EQ(p.devices[0].speeds.h2d_gbps, 20);
-  EXPECT_EQ(p.devices[0].speeds.step_overhead_us, 45);
+  EXPECT_EQ(p.devices[0].speeds.op_overhead_us, 45);
   EXPECT_EQ(p.devices[0].speeds.copy_latency_us, 12.5);
-  EXPECT_EQ(p.host.speeds.step_overhead_us, 30);
+  EXPECT_EQ(p.host.speeds.op_overhead_us, 30);
   ASSERT_EQ(p.placement.size(), 1u) << "lists replace";
   EXPECT_EQ(p.placement[0].pattern, "c.*");
   EXPECT_TRUE(p.placement[0].where.find("mid.yaml:10") != std::string::npos) << p.placement[0].where;

@@ -1,0 +1,11 @@
+// Soak test entry (tests/support/pocl_main.h): two PoCL devices and the build tree's kernel cache before OpenCL
+// starts, one temp folder for the synthetic model, removed at exit.
+#include "soak_util.h"
+#include "tests/support/pocl_main.h"
+
+int main(int argc, char** argv) {
+  mixcl::test::PoclMainOptions o;
+  o.temp_prefix = "mixcl-soak";
+  o.before = [](const std::string& temp, const std::string&) { mixcl::scheduler::test::set_temp_dir(temp); };
+  return mixcl::test::pocl_test_main(argc, argv, o);
+}
