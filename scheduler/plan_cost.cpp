@@ -176,7 +176,17 @@ double layer_seconds(const Plan& plan, int layer, bool prefill) {
       overlap = s.overlapped && !(prefill && s.streamed);
     } else total += sec;
   }
-  return total + (overlap ? std::max(shared, routed) : shared + routed);
+  // Where the FFN leaves the residual decides the next copy too (costed in the next step, counted here so
+  // that a placement choice for this layer sees it).
+  const double t = prefill ? plan.options.batch : 1.0;
+  size_t next = plan.host();
+  for (const StepPlan& s : plan.steps)
+    if ((s.kind == StepKind::kAttention && s.layer == layer + 1) ||
+        (s.kind == StepKind::kHead && layer + 1 == static_cast<int>(plan.config.n_layer)))
+      next = s.location;
+  double moved = 0, copies = 0;
+  const double onward = copy(plan, kActBytes * plan.config.n_embd * t, ffn_place(plan, layer), next, &moved, &copies);
+  return total + onward + (overlap ? std::max(shared, routed) : shared + routed);
 }
 
 namespace {

@@ -13,7 +13,8 @@ namespace mixcl::scheduler::detail {
 StepCost step_cost(const Plan& plan, const StepPlan& step, bool prefill);
 
 /// Seconds of one layer's steps in one phase, the shared expert and host experts overlapping where the
-/// executor overlaps them (`overlap`); uses the steps' current costs.
+/// executor overlaps them (`overlap`); uses the steps' current costs. For placement choices: it includes the
+/// copy of the residual on to the next layer's attention (or the head), which the phase totals cost there.
 double layer_seconds(const Plan& plan, int layer, bool prefill);
 
 /// Fills every step's decode and prefill cost, decides prefill expert streaming (into `stream_room` bytes
