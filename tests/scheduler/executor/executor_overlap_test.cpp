@@ -46,14 +46,8 @@ struct CountedRun {
 
 CountedRun run_counted(const gguf::GgufFile& file, std::vector<backend::Device*> devices, ExecutorOptions o,
                        const std::vector<int32_t>& tokens, size_t chunk) {
-  Executor ex(file, std::move(devices), std::move(o));
   CountedRun r;
-  ForwardRequest req;
-  req.all_logits = true;
-  req.routes = true;
-  for (size_t i = 0; i < tokens.size(); i += chunk)
-    append(r.out, ex.forward(std::span(tokens).subspan(i, std::min(chunk, tokens.size() - i)), req));
-  r.stats = ex.stats();
+  r.out = run_model(file, std::move(devices), std::move(o), tokens, chunk, &r.stats);
   return r;
 }
 

@@ -73,7 +73,7 @@ void append(RunOutput& run, ForwardResult&& r) {
 }
 
 RunOutput run_model(const gguf::GgufFile& file, std::vector<backend::Device*> devices, ExecutorOptions options,
-              const std::vector<int32_t>& tokens, size_t chunk) {
+              const std::vector<int32_t>& tokens, size_t chunk, ExecutorStats* stats) {
   Executor ex(file, std::move(devices), std::move(options));
   RunOutput run;
   ForwardRequest req;
@@ -83,6 +83,7 @@ RunOutput run_model(const gguf::GgufFile& file, std::vector<backend::Device*> de
     const size_t n = std::min(chunk, tokens.size() - i);
     append(run, ex.forward(std::span(tokens).subspan(i, n), req));
   }
+  if (stats) *stats = ex.stats();
   return run;
 }
 

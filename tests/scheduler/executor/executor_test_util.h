@@ -46,9 +46,10 @@ struct RunOutput {
   std::vector<float> logits;
   std::vector<std::vector<std::vector<int32_t>>> routes;
 };
-/// Runs `tokens` through a fresh executor in chunks of `chunk` tokens per forward call.
+/// Runs `tokens` through a fresh executor in chunks of `chunk` tokens per forward call; `stats`, when given,
+/// receives the executor's counters at the end.
 RunOutput run_model(const gguf::GgufFile& file, std::vector<backend::Device*> devices, ExecutorOptions options,
-              const std::vector<int32_t>& tokens, size_t chunk);
+              const std::vector<int32_t>& tokens, size_t chunk, ExecutorStats* stats = nullptr);
 /// Appends the result of one forward call.
 void append(RunOutput& run, ForwardResult&& r);
 
