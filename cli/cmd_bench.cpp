@@ -146,6 +146,12 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--profile", model.o.profile_path, "Hardware profile (YAML): devices, budgets, placement");
   cmd->add_option("-t,--threads", model.o.threads, "Host threads (0: the profile's, else all)");
   cmd->add_option("-b,--batch-size", model.o.batch, "Tokens per forward step")->capture_default_str();
+  cmd->add_flag("--probe", model.o.probe,
+                "Measure each device's read bandwidth for the decode bound now, under the current load, instead of "
+                "using the cached `mixcl devices --probe` figures");
+  cmd->add_option("--weight-memory", model.o.weight_memory,
+                  "Host weights: mapped (in place in the file) or huge_pages (copied into 2 MiB pages; faster "
+                  "decode); default: the profile's, else mapped");
   cmd->add_option("-o,--output", model.output, "Output format: md, json or csv")->capture_default_str();
 
   auto* k = cmd->add_subcommand("kernels", "Time each op x weight format x shape on each device: GB/s, GFLOP/s and "

@@ -59,6 +59,7 @@ nlohmann::json profile_json(const Profile& p) {
            {{"dram_budget", p.host.dram_budget},
             {"threads", p.host.threads},
             {"isa", p.host.isa},
+            {"weight_memory", std::string(scheduler::host_weight_memory_name(p.host.weight_memory))},
             {"speeds", speeds_json(p.host.speeds)}}},
           {"devices", devices},
           {"quant",

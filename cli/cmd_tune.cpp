@@ -20,6 +20,7 @@
 #include "common/error.h"
 #include "model/gguf/gguf_file.h"
 #include "scheduler/calibrate.h"
+#include "tune/matvec_rates.h"
 #include "tune/profile_edit.h"
 #include "tune/tune_profile.h"
 #include "tune/tuner.h"
@@ -45,6 +46,7 @@ struct TuneArgs {
   size_t shapes_per_format = 2;
   double min_gain_pct = 3;
   bool no_probe = false;
+  bool no_calibrate = false;
 };
 
 std::vector<std::string> split_list(const std::vector<std::string>& items) {
@@ -187,6 +189,9 @@ void run_tune(const TuneArgs& a) {
   }
   std::vector<bench::KernelCase> host_cases;
   for (const auto& t : tune::tune_targets({"matvec"}, shapes, a.prefill_m, 1)) host_cases.push_back(t.cases.front());
+  // The host's achieved mat-vec rate per format (speeds.matvec_gbps) is measured at the same shapes as the
+  // OpenCL decode targets.
+  const auto host_matvec_targets = tune::tune_targets({"matvec"}, shapes, a.prefill_m, a.shapes_per_format);
   const int hw_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int t = 1; t < hw_threads; t *= 2) tuner.plan(1);
   tuner.plan(1);
@@ -221,16 +226,43 @@ void run_tune(const TuneArgs& a) {
         speeds.fp32_gflops = p.fp32_gflops;
         speeds.h2d_gbps = p.host_to_device_gbps;
         speeds.d2h_gbps = p.device_to_host_gbps;
-        const scheduler::Overheads oh = scheduler::measure_overheads(d);
-        speeds.op_overhead_us = oh.op_overhead_us;
-        speeds.copy_latency_us = oh.copy_latency_us;
+        // Only the copy latency is kept: op_overhead_us comes from the decode calibration below (the
+        // synthetic op sequence misses the executor's own per-op work); left as in the profile when that
+        // does not run.
+        speeds.copy_latency_us = scheduler::measure_overheads(d).copy_latency_us;
       }
-      o.speeds = speeds;
-      if (auto* cl = dynamic_cast<backend::OpenCLDevice*>(&d)) {
+      auto* cl = dynamic_cast<backend::OpenCLDevice*>(&d);
+      if (cl) {
         o.results = tuner.tune_opencl(*cl, per_device[i], figures);
+        speeds.matvec_gbps = tune::matvec_gbps_from(o.results, topt.min_gain);
       } else if (!host_cases.empty()) {
         o.results.push_back(tuner.tune_host_threads(host_cases, hw_threads, figures));
+        if (!tuner.stopped()) speeds.matvec_gbps = tune::measure_matvec_gbps(d, host_matvec_targets, figures, topt.bench);
       }
+      if (!a.no_probe && !a.no_calibrate && !tuner.stopped()) {
+        // The per-op cost of a real decode, with the kernel configs the profile will hold.
+        backend::OpKernelConfigs winners;
+        for (const auto& r : o.results)
+          if (const auto* w = r.winner(topt.min_gain); w && r.target.key != "host.threads")
+            winners[r.target.key] = w->candidate.config;
+        if (cl) cl->set_kernel_configs(winners);
+        fmt::print(stderr, "tune: calibrating {}'s per-op cost on a decode of a synthetic model...\n", d.name());
+        try {
+          const scheduler::DecodeCalibration cal = scheduler::calibrate_decode(d, speeds);
+          speeds.op_overhead_us = cal.op_overhead_us;
+          fmt::print(stderr,
+                     "tune: {} decode of {}: {:.1f} µs/token measured, {:.1f} µs roofline, {:.0f} ops -> "
+                     "op_overhead_us {:.3g}{}\n",
+                     d.name(), cal.model, cal.measured_us, cal.roofline_us, cal.ops, cal.op_overhead_us,
+                     cal.floored ? " (measured at or below the roofline: a floor; the matvec rates look pessimistic)"
+                                 : "");
+        } catch (...) {
+          if (cl) cl->set_kernel_configs({});
+          throw;
+        }
+        if (cl) cl->set_kernel_configs({});
+      }
+      o.speeds = speeds;
       outcomes.push_back(std::move(o));
     }
   } catch (...) {
@@ -269,6 +301,8 @@ void add_tune_command(CLI::App& app) {
   cmd->add_option("--shapes-per-format", a->shapes_per_format, "Largest matrices measured per format (default 2)");
   cmd->add_option("--min-gain", a->min_gain_pct, "Write a config only when it beats the default by more than this % (default 3)");
   cmd->add_flag("--no-probe", a->no_probe, "Take bandwidth and compute from the probe cache instead of measuring now");
+  cmd->add_flag("--no-calibrate", a->no_calibrate,
+                "Skip the decode calibration of op_overhead_us (kept as in the profile)");
   cmd->callback([a] { run_tune(*a); });
 }
 

@@ -22,6 +22,9 @@ void add_model_flags(CLI::App* cmd, ModelFlags& flags) {
   cmd->add_option("-b,--batch", flags.batch, "Most tokens per forward step (longer prompts are split)")
       ->capture_default_str();
   cmd->add_option("--kv-type", flags.kv_type, "KV cache type: f16 (default) or f32");
+  cmd->add_option("--weight-memory", flags.weight_memory,
+                  "Host weights: mapped (in place in the file) or huge_pages (copied into 2 MiB pages; faster "
+                  "decode); default: the profile's, else mapped");
   add_device_flags(cmd, flags.devices);
 }
 
@@ -73,6 +76,8 @@ LoadedModel load_model(std::unique_ptr<gguf::GgufFile> file, const ModelFlags& f
   else if (!flags.kv_type.empty()) fail("--kv-type {}: expected f16 or f32", flags.kv_type);
   else if (m.devices.kv_type) options.kv_type = *m.devices.kv_type;
   if (!planned) options.placement = m.devices.placement(arch::from_gguf(*m.file).n_layer);
+  if (!flags.weight_memory.empty() || !planned)
+    options.host_weights = scheduler::choose_host_weight_memory(flags.weight_memory, nullptr);
   ProgressBar bar("loading");
   options.progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };
   const auto t0 = std::chrono::steady_clock::now();

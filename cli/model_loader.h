@@ -18,6 +18,7 @@ struct ModelFlags {
   uint32_t context = 0;   // -c; 0: the command's default
   uint32_t batch = 512;   // -b
   std::string kv_type;    // --kv-type f16|f32; "": the profile's, else f16
+  std::string weight_memory;  // --weight-memory mapped|huge_pages; "": the profile's, else mapped
   DeviceFlags devices;
 };
 

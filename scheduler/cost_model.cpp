@@ -1,5 +1,6 @@
 #include "scheduler/cost_model.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace mixcl::scheduler {
@@ -30,12 +31,24 @@ Speeds resolve_speeds(const DeviceSpeeds& given, bool host, bool unified, const 
                                               : params.accel_op_overhead_s;
   s.copy_latency_s = given.copy_latency_us > 0 ? given.copy_latency_us * 1e-6 : params.transfer_latency_s;
   s.unified = unified;
+  for (const auto& [type, gbps] : given.matvec_gbps)
+    if (gbps > 0) s.matvec_bps[type] = gbps * kGiga;
   return s;
+}
+
+double Speeds::matvec_rate(DType type) const {
+  const auto it = matvec_bps.find(type);
+  return it != matvec_bps.end() ? it->second : read_bps;
 }
 
 StepTime step_time(const Work& work, const Speeds& speeds, double ops) {
   StepTime t;
-  t.read_s = work.bytes / speeds.read_bps;
+  double typed = 0;
+  for (const auto& [type, b] : work.by_type) {
+    t.read_s += b / speeds.matvec_rate(type);
+    typed += b;
+  }
+  t.read_s += std::max(0.0, work.bytes - typed) / speeds.read_bps;
   t.compute_s = work.flops / speeds.flops;
   t.overhead_s = ops * speeds.op_overhead_s;
   return t;

@@ -3,6 +3,7 @@
 // flops ÷ compute) plus a fixed cost per op it launches; activations that cross devices cost bytes ÷ link
 // bandwidth plus a per-copy latency. No weights are touched: only sizes and speeds.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct Speeds {
   double op_overhead_s = 0;    // seconds per op launched
   double copy_latency_s = 0;   // seconds per copy to or from this place (accelerators)
   bool unified = false;        // shares DRAM with the host: copies cost only the latency
+  std::map<DType, double> matvec_bps;  // bytes/s the decode mat-vec kernels reach per weight format
+
+  /// Bytes/s at which a decode mat-vec reads weights of `type`: its measured rate, else read_bps.
+  double matvec_rate(DType type) const;
 };
 
 /// Resolves the profile's speeds (GB/s, GFLOPS; 0 = unknown) of the host (`host` true) or an accelerator;
@@ -41,11 +46,17 @@ Speeds resolve_speeds(const DeviceSpeeds& given, bool host, bool unified, const 
 
 /// Bytes read and flops done by one step.
 struct Work {
-  double bytes = 0;
+  double bytes = 0;   // all bytes read, weights of `by_type` included
   double flops = 0;
+  /// Part of `bytes` that decode mat-vec kernels read, per weight format (costed at Speeds::matvec_rate);
+  /// the rest (KV cache, prefill weights, embedding rows) is costed at read_bps.
+  std::map<DType, double> by_type;
+  Work() = default;
+  Work(double b, double f) : bytes(b), flops(f) {}
   Work& operator+=(const Work& o) {
     bytes += o.bytes;
     flops += o.flops;
+    for (const auto& [t, b] : o.by_type) by_type[t] += b;
     return *this;
   }
 };
@@ -61,7 +72,8 @@ struct StepTime {
   bool memory_bound() const { return read_s >= compute_s; }
 };
 
-/// Roofline time of `work` on a place with `speeds`, launching `ops` ops.
+/// Roofline time of `work` on a place with `speeds`, launching `ops` ops: read time is Σ by_type bytes ÷
+/// matvec_rate(type) + the other bytes ÷ read_bps.
 StepTime step_time(const Work& work, const Speeds& speeds, double ops);
 
 /// Seconds to copy `bytes` from place `from` to place `to` (nullptr = the host): over the device's link

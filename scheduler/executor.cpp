@@ -76,7 +76,7 @@ Executor::Executor(const gguf::GgufFile& file, std::vector<backend::Device*> dev
 
   uint64_t total = 0;
   for (const auto& t : file.tensors()) total += t.nbytes;
-  s.store = std::make_unique<WeightStore>(file, s.devices, s.options.progress, total);
+  s.store = std::make_unique<WeightStore>(file, s.devices, s.options.host_weights, s.options.progress, total);
   s.weights = load_model_weights(c, *s.store, device_of);
   s.store->finish_uploads();
   if (s.options.progress) s.options.progress(total, total);

@@ -12,6 +12,7 @@
 #include "backend/device.h"
 #include "common/dtype.h"
 #include "model/arch/deepseek2_config.h"
+#include "scheduler/host_weight_memory.h"
 
 namespace mixcl::gguf {
 class GgufFile;
@@ -46,6 +47,8 @@ struct ExecutorOptions {
   /// Routed experts on the host run on a host worker thread while an accelerator computes the layer's shared
   /// expert (profile: scheduling.overlap_host_experts); false: after it, on the same worker (same arithmetic).
   bool overlap_host_experts = true;
+  /// Host-resident weights: in place in the file mapping, or copied into huge pages (profile: host.weight_memory).
+  HostWeightMemory host_weights = HostWeightMemory::kMapped;
 };
 
 /// What the executor has done since it was built.

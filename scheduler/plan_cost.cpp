@@ -66,6 +66,14 @@ double copy(const Plan& plan, double bytes, size_t from, size_t to, double* move
   return transfer_time(bytes, place_speeds(plan, from), place_speeds(plan, to), plan.options.cost);
 }
 
+// The step's weights by stored format, times `fraction` (the share of them a decode token reads).
+std::map<DType, double> weights_by_type(const Plan& plan, const StepPlan& step, double fraction) {
+  std::map<DType, double> out;
+  for (const TensorPlan& t : plan.tensors)
+    if (t.step == step.kind && t.layer == step.layer) out[t.stored_type] += fraction * static_cast<double>(t.bytes);
+  return out;
+}
+
 }  // namespace
 
 StepCost step_cost(const Plan& plan, const StepPlan& step, bool prefill) {
@@ -149,6 +157,13 @@ StepCost step_cost(const Plan& plan, const StepPlan& step, bool prefill) {
       }
       default: break;
     }
+  }
+  // A decode token's weight reads are mat-vec products, whose kernels reach a rate of their own per format.
+  if (!prefill && step.kind != StepKind::kEmbedding && step.weight_bytes > 0) {
+    const double share = step.kind == StepKind::kRoutedExperts
+                             ? experts_touched(c.n_expert, c.n_expert_used, 1.0) / c.n_expert
+                             : 1.0;
+    work.by_type = weights_by_type(plan, step, share);
   }
   const StepTime st = step_time(work, plan.speeds[loc], ops);
   cost.bytes = work.bytes;

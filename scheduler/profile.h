@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/dtype.h"
+#include "scheduler/host_weight_memory.h"
 
 namespace mixcl::scheduler {
 
@@ -42,6 +43,9 @@ struct DeviceSpeeds {
   double d2h_gbps = 0;       // device -> host copies
   double op_overhead_us = 0;    // fixed cost of one op the executor launches (kernel enqueue, thread fork/join), µs
   double copy_latency_us = 0;   // fixed cost of one host<->device copy, µs (accelerators only)
+  /// Read bandwidth the decode mat-vec kernels achieve per weight format, GB/s (`mixcl tune` measures it);
+  /// a format not listed is costed at read_gbps.
+  std::map<DType, double> matvec_gbps;
 
   bool operator==(const DeviceSpeeds&) const = default;
 };
@@ -67,10 +71,15 @@ struct HostProfile {
   uint64_t dram_budget = 0;  // bytes; 0 = physical memory
   int threads = 0;           // 0 = all hardware threads
   std::string isa;           // "" = detect; "avx512", "avx2", "generic"
+  HostWeightMemory weight_memory = HostWeightMemory::kMapped;  // host-resident weights: mapped or huge pages
   DeviceSpeeds speeds;       // read_gbps and fp32_gflops of the host
 
   bool operator==(const HostProfile&) const = default;
 };
+
+/// The host weight memory a command uses: `flag` ("mapped", "huge_pages") when given, else the profile's
+/// (`host` may be null), else mapped. Throws naming --weight-memory for any other spelling.
+HostWeightMemory choose_host_weight_memory(const std::string& flag, const HostProfile* host);
 
 /// Storage format per tensor class; nullopt keeps the file's type.
 struct QuantChoices {

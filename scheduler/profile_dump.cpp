@@ -24,6 +24,12 @@ void emit_speeds(YAML::Emitter& out, const DeviceSpeeds& s) {
   if (s.d2h_gbps > 0) out << YAML::Key << "d2h_gbps" << YAML::Value << number(s.d2h_gbps);
   if (s.op_overhead_us > 0) out << YAML::Key << "op_overhead_us" << YAML::Value << number(s.op_overhead_us);
   if (s.copy_latency_us > 0) out << YAML::Key << "copy_latency_us" << YAML::Value << number(s.copy_latency_us);
+  if (!s.matvec_gbps.empty()) {
+    out << YAML::Key << "matvec_gbps" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    for (const auto& [type, gbps] : s.matvec_gbps)
+      out << YAML::Key << std::string(dtype_name(type)) << YAML::Value << number(gbps);
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
 }
 
@@ -73,6 +79,8 @@ std::string dump_profile(const Profile& p) {
   if (h.dram_budget) out << YAML::Key << "dram_budget" << YAML::Value << format_size(h.dram_budget);
   if (h.threads) out << YAML::Key << "threads" << YAML::Value << h.threads;
   if (!h.isa.empty()) out << YAML::Key << "isa" << YAML::Value << h.isa;
+  if (h.weight_memory != HostWeightMemory::kMapped)
+    out << YAML::Key << "weight_memory" << YAML::Value << std::string(host_weight_memory_name(h.weight_memory));
   emit_speeds(out, h.speeds);
   out << YAML::EndMap;
 

@@ -128,6 +128,14 @@ void apply_device_budgets(const Profile& profile, const std::vector<backend::Dev
   }
 }
 
+HostWeightMemory choose_host_weight_memory(const std::string& flag, const HostProfile* host) {
+  if (flag.empty()) return host ? host->weight_memory : HostWeightMemory::kMapped;
+  if (const auto m = parse_host_weight_memory(flag)) return *m;
+  fail("--weight-memory {}: expected mapped (use the weights in place in the file) or huge_pages (copy them into "
+       "2 MiB pages)",
+       flag);
+}
+
 backend::HostOptions host_options(const HostProfile& host, backend::HostOptions base) {
   if (host.threads > 0) base.threads = host.threads;
   if (!host.isa.empty()) base.isa = host.isa;

@@ -21,12 +21,12 @@ namespace {
 using Keys = std::vector<std::string>;
 
 const Keys kTopKeys = {"name", "description", "extends", "host", "devices", "quant", "placement", "scheduling"};
-const Keys kHostKeys = {"dram_budget", "threads", "isa", "speeds"};
-const Keys kHostSpeedKeys = {"read_gbps", "fp32_gflops", "op_overhead_us"};
+const Keys kHostKeys = {"dram_budget", "threads", "isa", "weight_memory", "speeds"};
+const Keys kHostSpeedKeys = {"read_gbps", "fp32_gflops", "op_overhead_us", "matvec_gbps"};
 const Keys kDeviceKeys = {"match", "memory_budget", "unified_memory", "speeds", "kernels"};
 const Keys kMatchKeys = {"platform", "vendor", "name", "type", "index"};
 const Keys kDeviceSpeedKeys = {"read_gbps", "fp32_gflops", "h2d_gbps", "d2h_gbps", "op_overhead_us",
-                                 "copy_latency_us"};
+                                 "copy_latency_us", "matvec_gbps"};
 const Keys kKernelKeys = {"variant", "macros"};
 const Keys kQuantKeys = {"attention", "shared_experts", "dense_ffn", "routed_experts", "embedding", "output", "kv_cache"};
 const Keys kRuleKeys = {"pattern", "target"};
@@ -37,6 +37,7 @@ const Keys kOps = {"add",   "scale",   "rmsnorm", "matmul",  "get_rows", "rope",
 const Keys kVariants = {"vector", "workgroup"};
 const Keys kDeviceTypes = {"GPU", "CPU", "ACCELERATOR", "CUSTOM"};
 const Keys kIsas = {"avx512", "avx2", "generic"};
+const Keys kWeightMemories = {"mapped", "huge_pages"};
 
 std::string join_path(const std::string& parent, const std::string& key) {
   return parent.empty() ? key : parent + "." + key;
@@ -152,11 +153,28 @@ bool is_identifier(const std::string& s, bool allow_dash) {
   });
 }
 
+// speeds.matvec_gbps: a map from weight format name (Q4_K, Q8_0, F32, ...) to GB/s.
+void read_matvec_gbps(const PNode& node, const std::string& path, std::map<DType, double>& out) {
+  expect_kind(node, PNode::Kind::kMap, path);
+  static const std::vector<std::string> names = storable_type_names();
+  for (const auto& e : node.entries) {
+    const auto type = dtype_from_name(e.key);
+    if (!type || !quant::can_quantize(*type))
+      fail("{}: {}: '{}' is not a weight format; expected a ggml type name weights are stored in: {}{}",
+           e.key_loc.str(), path, e.key, fmt::join(names, ", "), did_you_mean(e.key, names));
+    out[*type] = rate(e.value, join_path(path, e.key));
+  }
+}
+
 void read_speeds(const PNode& node, const std::string& path, const Keys& allowed, DeviceSpeeds& out) {
   expect_kind(node, PNode::Kind::kMap, path);
   check_keys(node, path, allowed);
   for (const auto& e : node.entries) {
     const std::string key = join_path(path, e.key);
+    if (e.key == "matvec_gbps") {
+      read_matvec_gbps(e.value, key, out.matvec_gbps);
+      continue;
+    }
     double& field = e.key == "read_gbps" ? out.read_gbps
                     : e.key == "fp32_gflops" ? out.fp32_gflops
                     : e.key == "h2d_gbps"    ? out.h2d_gbps
@@ -179,6 +197,8 @@ HostProfile read_host(const PNode& node) {
       host.threads = static_cast<int>(integer(e.value, key, 1, 4096, "; leave the key out to use every hardware thread"));
     else if (e.key == "isa")
       host.isa = one_of(e.value, key, kIsas);
+    else if (e.key == "weight_memory")
+      host.weight_memory = *parse_host_weight_memory(one_of(e.value, key, kWeightMemories));
     else if (e.key == "speeds")
       read_speeds(e.value, key, kHostSpeedKeys, host.speeds);
   }

@@ -64,6 +64,7 @@ ProfileSession make_profile_session(const gguf::GgufFile& file, const Profile& p
   s.options.kv_type = profile.quant.kv_cache;
   s.options.placement = placement_fn(s.plan, index);
   s.options.overlap_host_experts = profile.scheduling.overlap_host_experts;
+  s.options.host_weights = profile.host.weight_memory;
   return s;
 }
 

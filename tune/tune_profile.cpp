@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <chrono>
+#include <map>
 
 #include "common/error.h"
 #include "scheduler/profile_match.h"
@@ -28,8 +29,23 @@ std::string set_speed(std::string text, const std::vector<std::string>& path, co
   return set_yaml_block(text, path, key, {number(v)}, source);
 }
 
+// "{Q4_K: 21.3, Q8_0: 26}": a flow map of GB/s per format, as the profile key speeds.matvec_gbps takes it.
+std::string matvec_text(const std::map<DType, double>& rates) {
+  std::vector<std::string> parts;
+  for (const auto& [type, gbps] : rates) parts.push_back(fmt::format("{}: {}", dtype_name(type), number(gbps)));
+  return fmt::format("{{{}}}", fmt::join(parts, ", "));
+}
+
+// Writes the measured speeds; matvec_gbps is merged into `old` (the file's rates), so that formats this run
+// did not measure keep their figures.
 std::string write_speeds(std::string text, const std::vector<std::string>& path, const scheduler::DeviceSpeeds& s,
-                         bool host, const std::string& source) {
+                         bool host, const std::string& source, const std::map<DType, double>& old) {
+  if (!s.matvec_gbps.empty()) {
+    std::map<DType, double> merged = old;
+    for (const auto& [type, gbps] : s.matvec_gbps)
+      if (gbps > 0) merged[type] = gbps;
+    text = set_yaml_block(text, path, "matvec_gbps", {matvec_text(merged)}, source);
+  }
   text = set_speed(text, path, "read_gbps", s.read_gbps, source);
   text = set_speed(text, path, "fp32_gflops", s.fp32_gflops, source);
   if (!host) {
@@ -99,7 +115,7 @@ std::string update_profile_text(const std::string& text, const std::string& name
   }
   for (const auto& d : outcomes) {
     if (d.caps.kind == backend::DeviceKind::kHost) {
-      if (d.speeds) out = write_speeds(out, {"host", "speeds"}, *d.speeds, true, source);
+      if (d.speeds) out = write_speeds(out, {"host", "speeds"}, *d.speeds, true, source, existing.host.speeds.matvec_gbps);
       for (const auto& r : d.results)
         if (r.target.key == "host.threads")
           if (const CandidateResult* w = r.winner(min_gain))
@@ -117,7 +133,11 @@ std::string update_profile_text(const std::string& text, const std::string& name
                                         d.caps.type, d.match_index)},
                            source);
     }
-    if (d.speeds) out = write_speeds(out, {"devices", id, "speeds"}, *d.speeds, false, source);
+    if (d.speeds) {
+      const scheduler::DeviceProfile* old = existing.device(id);
+      out = write_speeds(out, {"devices", id, "speeds"}, *d.speeds, false, source,
+                         old ? old->speeds.matvec_gbps : std::map<DType, double>{});
+    }
     for (const auto& r : d.results) {
       if (!r.baseline() && !r.best()) continue;  // never measured (stopped before it)
       if (const CandidateResult* w = r.winner(min_gain)) {

@@ -151,6 +151,7 @@ Report run_model_bench(const ModelBenchOptions& o) {
   eo.batch = o.batch;
   eo.kv_type = DType::F16;
   eo.placement = placement;
+  eo.host_weights = scheduler::choose_host_weight_memory(o.weight_memory, profile ? &profile->host : nullptr);
   scheduler::Executor ex(file, devs, eo);
 
   // Figures of every device used, and the decode bound: each device reads its share of the per-token bytes
@@ -162,7 +163,7 @@ Report run_model_bench(const ModelBenchOptions& o) {
   double bound_s = 0;
   std::vector<std::string> gbps;
   for (auto* d : devs) {
-    const DeviceFigures f = device_figures(*d);
+    const DeviceFigures f = device_figures(*d, o.probe);
     gbps.push_back(fmt::format("{}: {:.1f} GB/s", d->name(), f.read_gbps));
     uint64_t held = 0;
     for (const auto& m : mem)

@@ -18,6 +18,8 @@ struct ModelBenchOptions {
   std::vector<std::string> devices;   // device names; empty: the profile's devices, else the host alone
   std::string profile_path;           // "": no profile (placement: all on one device, or layers split evenly)
   int threads = 0;                    // host threads (0: the profile's, else all)
+  std::string weight_memory;          // host weights: "mapped" or "huge_pages" ("": the profile's, else mapped)
+  bool probe = false;                 // measure the devices' read bandwidth for the bound now, not from the cache
   uint32_t batch = 512;               // tokens per forward step
   uint64_t seed = 1234;               // random token ids
   std::string build;                  // reported as build_commit (the CLI passes its version)

@@ -102,6 +102,10 @@ void GgufFile::finish_setup() {
   }
 }
 
+void GgufFile::release_pages(const void* p, uint64_t n) const {
+  for (const Shard& s : shards_) s.map.release_pages(p, n);
+}
+
 uint64_t GgufFile::file_size() const {
   uint64_t n = 0;
   for (const auto& s : shards_) n += s.map.size();

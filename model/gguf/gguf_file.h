@@ -90,6 +90,8 @@ class GgufFile {
   std::optional<GgufTensor> find_tensor(std::string_view name) const;
   /// The tensor called `name`; throws naming the file when absent.
   const GgufTensor& tensor(std::string_view name) const;
+  /// Drops the mapped pages of bytes [p, p + n) of a shard from memory (see MappedFile::release_pages).
+  void release_pages(const void* p, uint64_t n) const;
 
  private:
   struct Shard {

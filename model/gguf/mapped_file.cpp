@@ -48,6 +48,16 @@ MappedFile MappedFile::from_bytes(std::vector<uint8_t> bytes) {
   return f;
 }
 
+void MappedFile::release_pages(const void* p, uint64_t n) const {
+  const auto* b = static_cast<const uint8_t*>(p);
+  if (!map_ || b < data_ || b > data_ + size_ || n > static_cast<uint64_t>(data_ + size_ - b)) return;
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t begin = (static_cast<uint64_t>(b - data_) + page - 1) / page * page;
+  const uint64_t end = static_cast<uint64_t>(b - data_ + n) / page * page;
+  // A read-only private file mapping never holds modified pages, so dropping them loses nothing.
+  if (end > begin) ::madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() { release(); }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept { *this = std::move(other); }

@@ -24,6 +24,10 @@ class MappedFile {
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
   const uint8_t* data() const { return data_; }
   uint64_t size() const { return size_; }
+  /// Drops the whole pages inside [p, p + n) from this process's memory when the bytes come from the file
+  /// mapping (a no-op for in-memory images and for ranges outside): they stay readable, a later read faults
+  /// them back in from the file. For weights copied elsewhere, so that the copy is the only one resident.
+  void release_pages(const void* p, uint64_t n) const;
 
  private:
   void release();

@@ -17,9 +17,10 @@ std::string dims_text(std::span<const uint64_t> dims) {
 }
 
 WeightStore::WeightStore(const gguf::GgufFile& file, std::span<backend::Device* const> devices,
-                         LoadProgress progress, uint64_t total_bytes)
+                         HostWeightMemory host_weights, LoadProgress progress, uint64_t total_bytes)
     : file_(file),
       devices_(devices.begin(), devices.end()),
+      host_weights_(host_weights),
       progress_(std::move(progress)),
       total_(total_bytes),
       bytes_(devices.size()) {}
@@ -63,17 +64,26 @@ backend::View WeightStore::place(std::string_view what, const void* data, uint64
                                  size_t dev, bool allow_map) {
   backend::Device& d = *devices_[dev];
   std::shared_ptr<backend::Buffer> buffer;
-  if (auto* host = dynamic_cast<backend::HostDevice*>(&d); host && allow_map) {
+  auto* host = dynamic_cast<backend::HostDevice*>(&d);
+  if (host && allow_map && host_weights_ == HostWeightMemory::kMapped) {
     buffer = host->map_external(data, nbytes);  // used in place: no copy, not charged to the budget
     bytes_[dev].mapped += nbytes;
   } else {
     try {
       buffer = d.allocate(nbytes, granule);
     } catch (const Error& e) {
-      fail("{}: placing {} ({}) on device {}: {}", file_.path(), what, format_bytes(nbytes), d.name(), e.what());
+      const bool copy = host && allow_map;  // a copy the profile asked for (host.weight_memory: huge_pages)
+      fail("{}: placing {} ({}) on device {}: {}{}", file_.path(), what, format_bytes(nbytes), d.name(), e.what(),
+           copy ? "; or leave host weights in the file mapping (host.weight_memory: mapped, --weight-memory mapped),"
+                  " which needs no budget"
+                : "");
     }
     uploads_.push_back(d.upload(*buffer, 0, data, nbytes));
     bytes_[dev].copied += nbytes;
+    if (host && allow_map) {
+      uploads_.back().wait();  // a host upload is a copy done by now; waiting makes that explicit
+      file_.release_pages(data, nbytes);  // the huge-page copy is now the only resident one
+    }
   }
   buffers_.push_back(buffer);
   done_ += nbytes;

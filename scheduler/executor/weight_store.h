@@ -1,6 +1,6 @@
 #pragma once
-// Puts a model's weight tensors on devices: used in place from the memory-mapped GGUF on the host, uploaded
-// to OpenCL devices; checks each tensor's presence, dims and type, naming the tensor in every error.
+// Puts a model's weight tensors on devices: on the host used in place from the memory-mapped GGUF or copied
+// into huge pages, uploaded to OpenCL devices; checks each tensor's presence, dims and type, naming the tensor in every error.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -17,15 +17,15 @@ namespace mixcl::scheduler::exec {
 /// Bytes of weights one device holds.
 struct WeightBytes {
   uint64_t copied = 0;  // allocated on the device (uploads, converted or re-laid-out tensors)
-  uint64_t mapped = 0;  // host: used in place from the mapped file
+  uint64_t mapped = 0;  // host: used in place from the mapped file (HostWeightMemory::kMapped)
 };
 
 /// Owns every weight buffer of an executor.
 class WeightStore {
  public:
   /// `total_bytes` is what progress reports as the total.
-  WeightStore(const gguf::GgufFile& file, std::span<backend::Device* const> devices, LoadProgress progress,
-              uint64_t total_bytes);
+  WeightStore(const gguf::GgufFile& file, std::span<backend::Device* const> devices, HostWeightMemory host_weights,
+              LoadProgress progress, uint64_t total_bytes);
   ~WeightStore();
   WeightStore(const WeightStore&) = delete;
   WeightStore& operator=(const WeightStore&) = delete;
@@ -62,6 +62,7 @@ class WeightStore {
 
   const gguf::GgufFile& file_;
   std::vector<backend::Device*> devices_;
+  HostWeightMemory host_weights_;
   LoadProgress progress_;
   uint64_t total_ = 0, done_ = 0;
   std::vector<WeightBytes> bytes_;

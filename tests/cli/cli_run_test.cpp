@@ -121,6 +121,18 @@ TEST(CliRun, Errors) {
                "context full after");
   expect_error("run " + model_arg() + " -p hi --top-p 0", "top-p");
   expect_error("run " + model_arg() + " -p hi --kv-type q8", "--kv-type q8");
+  expect_error("run " + model_arg() + " -p hi --weight-memory hugepages", "--weight-memory hugepages");
+}
+
+TEST(CliRun, HugePageWeightsGenerateTheSameTextAndAreReportedAsCopies) {
+  const std::string args = "run " + model_arg() + " -p " + shell_quote(kPrompt) + " -n 8 --temp 0";
+  const CliResult mapped = run_mixcl_io(args + " --weight-memory mapped");
+  const CliResult copied = run_mixcl_io(args + " --weight-memory huge_pages");
+  ASSERT_EQ(mapped.status, 0) << mapped.err;
+  ASSERT_EQ(copied.status, 0) << copied.err;
+  EXPECT_EQ(copied.out, mapped.out);
+  EXPECT_NE(mapped.err.find("mapped from the file"), std::string::npos) << mapped.err;
+  EXPECT_EQ(copied.err.find("mapped from the file"), std::string::npos) << copied.err;
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ const fs::path kBrokenDir = fs::path(MIXCL_TEST_DATA_DIR) / "profiles_broken";
 const std::map<std::string, std::vector<std::string>> kExpected = {
     {"unknown_key.yaml",
      {"unknown_key.yaml:4:3: unknown key 'host.thread' (did you mean 'threads'?); allowed in host: dram_budget, "
-      "threads, isa, speeds"}},
+      "threads, isa, weight_memory, speeds"}},
     {"unknown_top_key.yaml",
      {"unknown_top_key.yaml:3:1: unknown key 'device' (did you mean 'devices'?); allowed in the top level: name,"}},
     {"bad_size_unit.yaml",
@@ -61,6 +61,9 @@ const std::map<std::string, std::vector<std::string>> kExpected = {
       "CUSTOM"}},
     {"bad_bool.yaml", {"bad_bool.yaml:5:21: devices.igpu.unified_memory: found 'sometimes', expected true or false"}},
     {"bad_threads.yaml", {"bad_threads.yaml:3:12: host.threads: found -4, expected a whole number from 1 to 4096"}},
+    {"bad_weight_memory.yaml",
+     {"bad_weight_memory.yaml:4:18: host.weight_memory: found 'hugepages', expected one of: mapped, huge_pages (did "
+      "you mean 'huge_pages'?)"}},
     {"bad_variant.yaml",
      {"bad_variant.yaml:6:25: devices.gpu0.kernels.matmul.variant: found 'workgroups', expected one of: vector, "
       "workgroup (did you mean 'workgroup'?)"}},
@@ -77,6 +80,10 @@ const std::map<std::string, std::vector<std::string>> kExpected = {
      {"bad_macro.yaml:8:27: devices.gpu0.kernels.matmul.macros.MM_ROWS: found '4 -DEVIL', expected a number or a "
       "name"}},
     {"empty.yaml", {"empty.yaml: the profile is empty"}},
+    {"bad_matvec_format.yaml",
+     {"bad_matvec_format.yaml:7:32: devices.gpu0.speeds.matvec_gbps: 'Q5K' is not a weight format; expected a ggml "
+      "type name weights are stored in: ",
+      "(did you mean 'Q5_K'?)"}},
     {"host_copy_latency.yaml",
      {"host_copy_latency.yaml:4:5: unknown key 'host.speeds.copy_latency_us'", "allowed in host.speeds: read_gbps, "
       "fp32_gflops, op_overhead_us"}},

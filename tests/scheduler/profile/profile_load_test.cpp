@@ -98,6 +98,7 @@ TEST(ShippedProfiles, CpuHasNoDevices) {
   EXPECT_EQ(p.name, "cpu");
   EXPECT_TRUE(p.devices.empty());
   EXPECT_EQ(p.quant.kv_cache, DType::F16);
+  EXPECT_EQ(p.host.weight_memory, HostWeightMemory::kHugePages) << "cpu.yaml keeps host weights in huge pages";
 }
 
 TEST(ShippedProfiles, TemplatesInheritAndOverride) {
@@ -231,6 +232,10 @@ TEST(Profile, EqualityNoticesEveryKindOfField) {
     return !(q == p);
   };
   EXPECT_TRUE(changed([](Profile& q) { q.host.threads = 3; }));
+  EXPECT_TRUE(changed([](Profile& q) {
+    q.host.weight_memory = q.host.weight_memory == HostWeightMemory::kMapped ? HostWeightMemory::kHugePages
+                                                                             : HostWeightMemory::kMapped;
+  }));
   EXPECT_TRUE(changed([](Profile& q) { q.devices[1].speeds.fp32_gflops += 1; }));
   EXPECT_TRUE(changed([](Profile& q) { q.devices[0].match.index = 5; }));
   EXPECT_TRUE(changed([](Profile& q) { q.quant.output = DType::Q8_0; }));
