@@ -98,9 +98,13 @@ void print_memory_report(const scheduler::Executor& executor) {
     fmt::print(stderr, "{}\n", line);
   }
   // Only when some layer has host routed experts beside an accelerator's shared expert (never on the host alone).
-  if (const scheduler::ExecutorStats st = executor.stats(); st.host_expert_steps > 0)
+  const scheduler::ExecutorStats st = executor.stats();
+  if (st.host_expert_steps > 0)
     fmt::print(stderr, "mixcl: host experts: {} of {} steps overlapped with the accelerator's shared expert\n",
                st.overlapped_steps, st.host_expert_steps);
+  if (st.streamed_steps > 0)
+    fmt::print(stderr, "mixcl: host experts: {} prefill steps streamed to an accelerator and computed there\n",
+               st.streamed_steps);
 }
 
 }  // namespace mixcl::cli

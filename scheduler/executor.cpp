@@ -92,6 +92,15 @@ Executor::Executor(const gguf::GgufFile& file, std::vector<backend::Device*> dev
     (f.moe ? roles[f.device].moe : roles[f.device].dense) = true;
     if (f.shared) roles[f.shared_device].shared = true;
   }
+  // Prefill expert streaming: the stream device needs routing buffers for the batches it computes.
+  bool streams = false;
+  for (bool l : s.options.stream_experts.layers) streams |= l;
+  if (streams) {
+    if (s.options.stream_experts.device >= n_dev)
+      fail("executor: expert streaming names device {}, but only {} device(s) were given",
+           s.options.stream_experts.device, n_dev);
+    roles[s.options.stream_experts.device].moe = true;
+  }
   roles[s.weights.global.embd_device].embedding = true;
   roles[s.weights.global.head_device].head = true;
   s.cache = std::make_unique<KvCache>(layer_devices, s.options.context, uint64_t{c.kv_lora_rank} + c.rope_dim,
@@ -111,6 +120,7 @@ Executor::Executor(const gguf::GgufFile& file, std::vector<backend::Device*> dev
                               : nullptr);
   }
   ctx.stager = std::make_unique<Stager>(uint64_t{s.batch} * c.n_embd * 4);
+  if (streams) ctx.stream = std::make_unique<ExpertStream>(s.options.stream_experts, s.weights, s.devices);
   ctx.rope.n_dims = c.rope_dim;
   ctx.rope.neox = false;  // adjacent pairs (quirk Q9)
   ctx.rope.freq_base = c.rope_base;
@@ -205,6 +215,7 @@ std::vector<DeviceMemoryReport> Executor::memory_report() const {
     for (uint32_t l = 0; l < s.config.n_layer; ++l)
       if (s.weights.attention[l].device == d) r.kv_cache += s.cache->layer_bytes();
     r.scratch = s.ctx.scratch[d] ? s.ctx.scratch[d]->bytes() : 0;
+    if (s.ctx.stream && s.ctx.stream->device() == d) r.scratch += s.ctx.stream->bytes();
     r.peak = s.devices[d]->memory().peak();
     r.budget = s.devices[d]->memory().budget();
     out.push_back(r);
@@ -214,7 +225,7 @@ std::vector<DeviceMemoryReport> Executor::memory_report() const {
 
 ExecutorStats Executor::stats() const {
   const Impl& s = *impl_;
-  return {s.tokens, s.ctx.host_expert_steps, s.ctx.overlapped_steps};
+  return {s.tokens, s.ctx.host_expert_steps, s.ctx.overlapped_steps, s.ctx.streamed_steps};
 }
 
 uint64_t Executor::bytes_per_token() const {

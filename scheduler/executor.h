@@ -37,6 +37,15 @@ PlacementFn place_layers_split(uint32_t n_layer, size_t devices_count, std::vect
 /// Load progress: bytes of weights placed so far and in all.
 using LoadProgress = std::function<void(uint64_t done, uint64_t total)>;
 
+/// The plan's prefill expert streaming: the routed experts of the marked layers stay in host DRAM but, for
+/// batches of at least `min_batch` tokens, are copied to device `device` (one buffer per expert matrix,
+/// reused layer after layer) and computed there. Empty `layers`: never.
+struct ExpertStreaming {
+  size_t device = 0;
+  uint32_t min_batch = 1;
+  std::vector<bool> layers;  // by block index
+};
+
 /// How to build an executor.
 struct ExecutorOptions {
   uint32_t context = 4096;       // KV cache positions (-c); a forward past it throws a clear error
@@ -49,6 +58,7 @@ struct ExecutorOptions {
   bool overlap_host_experts = true;
   /// Host-resident weights: in place in the file mapping, or copied into huge pages (profile: host.weight_memory).
   HostWeightMemory host_weights = HostWeightMemory::kMapped;
+  ExpertStreaming stream_experts;  // prefill expert streaming (profile: the plan's decision); default: none
 };
 
 /// What the executor has done since it was built.
@@ -56,6 +66,7 @@ struct ExecutorStats {
   uint64_t tokens = 0;             // tokens run through forward()
   uint64_t host_expert_steps = 0;  // MoE steps (layer x batch) with routed experts on the host, shared expert apart
   uint64_t overlapped_steps = 0;   // of those, the steps whose routed and shared experts ran at the same time
+  uint64_t streamed_steps = 0;     // MoE steps whose host experts were copied to an accelerator and computed there
 };
 
 /// What one forward call should return besides the new KV cache entries.

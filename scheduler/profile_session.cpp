@@ -65,6 +65,16 @@ ProfileSession make_profile_session(const gguf::GgufFile& file, const Profile& p
   s.options.placement = placement_fn(s.plan, index);
   s.options.overlap_host_experts = profile.scheduling.overlap_host_experts;
   s.options.host_weights = profile.host.weight_memory;
+  // The plan's prefill expert streaming: decided for full batches (or from the profile's threshold on).
+  for (const StepPlan& st : s.plan.steps) {
+    if (st.kind != StepKind::kRoutedExperts || !st.streamed) continue;
+    ExpertStreaming& es = s.options.stream_experts;
+    es.layers.resize(s.plan.config.n_layer, false);
+    es.layers[st.layer] = true;
+    es.device = index.at(s.plan.locations[st.stream_location]);
+    es.min_batch = profile.scheduling.stream_experts_min_batch > 0 ? profile.scheduling.stream_experts_min_batch
+                                                                   : batch;
+  }
   return s;
 }
 

@@ -124,18 +124,44 @@ void ForwardSteps::ffn(uint32_t layer, uint32_t m, std::vector<std::vector<int32
     return;
   }
   if (w.shared && w.shared_device != w.device) {
-    experts_apart(w, m, routes);
+    experts_apart(layer, w, m, routes);
     return;
   }
   route(w, m, routes);
-  d.moe_ffn(w.experts, s.h, s.ids, s.weights, s.x, m, c.n_expert_used);  // x += routed experts
+  routed_experts(layer, w, m);
   if (w.shared) {
     swiglu_ffn(d, s, w.sh_gate, w.sh_up, w.sh_down, m);
     d.add(s.x, s.ff_out, s.x, m * E);
   }
 }
 
-void ForwardSteps::experts_apart(const FfnWeights& w, uint32_t m, std::vector<std::vector<int32_t>>* routes) {
+void ForwardSteps::routed_experts(uint32_t layer, const FfnWeights& w, uint32_t m) {
+  const auto& c = *ctx_.config;
+  backend::Device& d = dev(w.device);
+  Scratch& s = scratch(w.device);
+  ExpertStream* stream = ctx_.stream.get();
+  if (!stream || !stream->applies(layer, m)) {
+    d.moe_ffn(w.experts, s.h, s.ids, s.weights, s.x, m, c.n_expert_used);  // x += routed experts
+    return;
+  }
+  // Streamed: the layer's experts, the normed input, the routing and x go to the stream device, x comes back.
+  // The uploads are ordered after the stream device's queued ops, so the previous layer's use of the
+  // buffers is over before they are overwritten.
+  ++ctx_.streamed_steps;
+  backend::Device& sd = dev(stream->device());
+  Scratch& ss = scratch(stream->device());
+  const backend::ExpertWeights experts = stream->load(w.experts);
+  const uint64_t act = uint64_t{m} * c.n_embd * 4, sel = uint64_t{m} * c.n_expert_used * 4;
+  ctx_.stager->move(d, s.h, sd, ss.h, act);
+  ctx_.stager->move(d, s.ids, sd, ss.ids, sel);
+  ctx_.stager->move(d, s.weights, sd, ss.weights, sel);
+  ctx_.stager->move(d, s.x, sd, ss.recv, act);  // recv: the stream device's x may hold its own residual
+  sd.moe_ffn(experts, ss.h, ss.ids, ss.weights, ss.recv, m, c.n_expert_used);
+  ctx_.stager->move(sd, ss.recv, d, s.x, act);
+}
+
+void ForwardSteps::experts_apart(uint32_t layer, const FfnWeights& w, uint32_t m,
+                                 std::vector<std::vector<int32_t>>* routes) {
   const auto& c = *ctx_.config;
   const uint64_t n = uint64_t{m} * c.n_embd, bytes = n * 4;
   backend::Device& d = dev(w.device);
@@ -147,9 +173,11 @@ void ForwardSteps::experts_apart(const FfnWeights& w, uint32_t m, std::vector<st
   swiglu_ffn(sd, ss, w.sh_gate, w.sh_up, w.sh_down, m);
   auto routed = [&] {
     route(w, m, routes);
-    d.moe_ffn(w.experts, s.h, s.ids, s.weights, s.x, m, c.n_expert_used);  // x += routed experts
+    routed_experts(layer, w, m);
   };
-  const bool host_routed = d.caps().kind == backend::DeviceKind::kHost;
+  // Streamed experts run on an accelerator: no host worker is involved.
+  const bool streamed = ctx_.stream && ctx_.stream->applies(layer, m);
+  const bool host_routed = d.caps().kind == backend::DeviceKind::kHost && !streamed;
   if (!host_routed || sd.caps().kind == backend::DeviceKind::kHost) {
     // Both halves asynchronous (two accelerators) or both on the calling thread: nothing to hand over.
     routed();

@@ -9,6 +9,7 @@
 #include "backend/device.h"
 #include "backend/op_params.h"
 #include "model/arch/deepseek2_config.h"
+#include "scheduler/executor/expert_stream.h"
 #include "scheduler/executor/host_worker.h"
 #include "scheduler/executor/kv_cache.h"
 #include "scheduler/executor/layer_weights.h"
@@ -35,6 +36,9 @@ struct ForwardContext {
   bool overlap = true;
   uint64_t host_expert_steps = 0;  // MoE steps (layer x batch) with host routed experts and the shared expert apart
   uint64_t overlapped_steps = 0;   // of those, the ones whose two halves ran at the same time
+  /// Prefill expert streaming (null when no layer streams).
+  std::unique_ptr<ExpertStream> stream;
+  uint64_t streamed_steps = 0;  // MoE steps whose host experts ran on the stream device
 };
 
 /// Runs one batch of m tokens at positions pos0.. through the model.
@@ -55,7 +59,9 @@ class ForwardSteps {
   // Moves rows of x to device `dev` (nothing when it is there already).
   void follow(size_t dev, uint64_t bytes);
   // Shared expert and routed experts of an MoE block whose shared expert is on another device than its router.
-  void experts_apart(const FfnWeights& w, uint32_t m, std::vector<std::vector<int32_t>>* routes);
+  void experts_apart(uint32_t layer, const FfnWeights& w, uint32_t m, std::vector<std::vector<int32_t>>* routes);
+  // x += the routed experts of block `layer` (routing done): where they are, or on the stream device.
+  void routed_experts(uint32_t layer, const FfnWeights& w, uint32_t m);
   // Router of an MoE block on its device; with `routes`, appends the sorted expert ids of each token.
   void route(const FfnWeights& w, uint32_t m, std::vector<std::vector<int32_t>>* routes);
   // out = SwiGLU FFN of sc.h on device `on` into sc.ff_out.

@@ -40,6 +40,7 @@ struct ProfileRun {
   std::vector<std::vector<std::vector<int32_t>>> routes;
   Plan plan;
   std::vector<std::string> device_names;
+  ExecutorStats stats;
 };
 
 // Fresh devices per run so that each allocator peak belongs to this run alone.
@@ -71,6 +72,7 @@ ProfileRun run_profile(const Profile& profile) {
     };
     append(ex.forward(std::span(toks).first(7), req));
     for (size_t i = 7; i < toks.size(); ++i) append(ex.forward(std::span(toks).subspan(i, 1), req));
+    out.stats = ex.stats();
     for (backend::Device* d : s.devices) {
       out.device_names.push_back(d->name());
       EXPECT_GT(d->memory().peak(), 0u) << profile.name << ": " << d->name() << " was never used";
@@ -163,6 +165,35 @@ TEST(ProfileRun, TwoDeviceProfileSplitsLayersAndKeepsExpertsOnHost) {
   }
   for (const MemoryUse& m : plan.memory) EXPECT_LE(m.total(), m.budget) << m.location;
   expect_agree(cpu_run(), r, "two PoCL devices + host experts");
+}
+
+TEST(ProfileRun, StreamingProfileComputesHostExpertsOnTheDeviceForFullBatches) {
+  const Profile p = parse_profile(R"(name: pocl-stream
+host: {threads: 2}
+devices:
+  cl0:
+    match: {platform: Portable Computing Language, index: 0}
+    memory_budget: 16MiB
+quant: {kv_cache: F16}
+placement:
+  - pattern: 'blk\.[0-9]+\.ffn_(gate|up|down)_exps\.weight'
+    target: host
+scheduling: {stream_experts_min_batch: 4}
+)",
+                                  "pocl-stream (test)", ".");
+  const ProfileRun r = run_profile(p);
+  const auto c = arch::from_gguf(model());
+  size_t streamed = 0;
+  for (const StepPlan& s : r.plan.steps)
+    if (s.kind == StepKind::kRoutedExperts) {
+      EXPECT_EQ(s.location, r.plan.host()) << "layer " << s.layer;
+      EXPECT_TRUE(s.streamed) << "layer " << s.layer;
+      streamed += s.streamed;
+    }
+  EXPECT_EQ(streamed, c.n_layer - c.n_dense);
+  // The prefill of 7 runs as batches of 4 (streamed) and 3 (below the threshold); decode tokens stay on the host.
+  EXPECT_EQ(r.stats.streamed_steps, c.n_layer - c.n_dense);
+  expect_agree(cpu_run(), r, "host experts streamed to one PoCL device");
 }
 
 TEST(ProfileRun, UnmatchedProfileDeviceIsAClearError) {
