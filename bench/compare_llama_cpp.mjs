@@ -2,8 +2,10 @@
 //
 //   node compare_llama_cpp.mjs bench --dir D -m model.gguf [-t 2] [-p 512] [-n 128] [-r 3]
 //       llama-bench-like pp/tg rows as a JSON array on stdout (same field names as `mixcl bench -o json`).
-//   node compare_llama_cpp.mjs agree --dir D -m model.gguf --mixcl BIN --tokens 1,2,3 [-n 32] [-t 2]
+//   node compare_llama_cpp.mjs agree --dir D -m model.gguf --mixcl BIN --tokens 1,2,3 [-n 32] [-t 2] [--logits-out F]
 //       greedy tokens from both engines on the same prompt ids, plus a teacher-forced logits comparison.
+//   node compare_llama_cpp.mjs table --results FOLDER
+//       the side-by-side markdown table of the bench runs saved in FOLDER by compare_llama_cpp.sh.
 //
 // D is the folder node-llama-cpp was installed into (npm install node-llama-cpp @node-llama-cpp/linux-x64).
 import {spawnSync} from "node:child_process";
@@ -202,6 +204,8 @@ async function agree(args) {
   const rows_m = mixcl_logits(args.mixcl, args.m, forced, threads, n_vocab, tmp);
   fs.rmSync(tmp, {recursive: true, force: true});
 
+  // --logits-out: llama.cpp's teacher-forced logits, float32 [position][vocab] like `mixcl eval --logits-out`.
+  const llama_rows = args["logits-out"] ? new Float32Array(forced.length * n_vocab) : null;
   let forced_agree = 0, max_rel = 0;
   const mismatches = [], rel_by_position = [];
   for (let i = 0; i < forced.length; ++i) {
@@ -209,6 +213,7 @@ async function agree(args) {
     if (!lmap || lmap.size !== n_vocab) die(`llama.cpp gave ${lmap ? lmap.size : 0} logits at position ${i}, expected ${n_vocab}`);
     const rl = new Float32Array(n_vocab);
     for (const [tok, v] of lmap) rl[tok] = v;
+    if (llama_rows) llama_rows.set(rl, i * n_vocab);
     const rm = rows_m[i];
     let lo = Infinity, hi = -Infinity, d = 0;
     for (let v = 0; v < n_vocab; ++v) {
@@ -222,10 +227,11 @@ async function agree(args) {
     else mismatches.push({position: i, llama: al, mixcl: am, llama_margin: margin(rl), mixcl_margin: margin(rm)});
   }
 
+  if (llama_rows) fs.writeFileSync(args["logits-out"], Buffer.from(llama_rows.buffer));
   let same_prefix = 0;
   while (same_prefix < n_gen && gen_l[same_prefix] === gen_m[same_prefix]) ++same_prefix;
   const positions_equal = gen_l.filter((t, i) => t === gen_m[i]).length;
-  const report = {model: path.resolve(args.m), prompt, n_gen, llama_tokens: gen_l, mixcl_tokens: gen_m,
+  const report = {model: path.resolve(args.m), prompt, forced_tokens: forced, n_gen, llama_tokens: gen_l, mixcl_tokens: gen_m,
                   identical: same_prefix === n_gen, positions_equal, first_mismatch: same_prefix === n_gen ? null : same_prefix,
                   teacher_forced: {positions: forced.length, argmax_equal: forced_agree,
                                    max_abs_logit_diff_over_range: max_rel,
@@ -235,9 +241,76 @@ async function agree(args) {
   await model.dispose();
 }
 
+// Side-by-side table of every run in a results folder: files NN_<engine>_<variant>.json with a .load (uptime) next to each.
+function table(args) {
+  const files = fs.readdirSync(args.results).filter((f) => /^\d+_.*\.json$/.test(f)).sort();
+  if (files.length === 0) die(`no results in ${args.results}`);
+  const runs = files.flatMap((f) => {
+    const text = fs.readFileSync(path.join(args.results, f), "utf8");
+    if (text.trim() === "") {
+      process.stderr.write(`compare_llama_cpp.mjs: ${f} is empty (a run still going or killed): left out\n`);
+      return [];
+    }
+    let rows;
+    try {
+      rows = JSON.parse(text);
+    } catch (e) {
+      die(`${path.join(args.results, f)} is not valid JSON: ${e.message}`);
+    }
+    const [, round, engine, variant] = f.replace(/\.json$/, "").match(/^(\d+)_([^_]+)_?(.*)$/);
+    const load_file = path.join(args.results, f.replace(/\.json$/, ".load"));
+    const load = fs.existsSync(load_file) ? (fs.readFileSync(load_file, "utf8").match(/load average: ([\d.]+)/) ?? [])[1] : "?";
+    return [{round: Number(round), engine, variant, rows, load}];
+  });
+  // One bound for every engine: the same file on the same machine reads the same bytes per token.
+  const bound_row = runs.flatMap((r) => r.rows).find((x) => x.bound_ts);
+  if (!bound_row) die("no mixcl decode row with bound_ts in the results (run mixcl bench with -n > 0)");
+  const bound = bound_row.bound_ts;
+  const sizes = new Set(runs.flatMap((r) => r.rows.map((x) => x.model_size)));
+  const fmt_ts = (x) => (x ? `${x.avg_ts.toFixed(2)} ± ${x.stddev_ts.toFixed(2)}` : "-");
+  const lines = [];
+  lines.push(`model: ${bound_row.model_filename} (${(bound_row.model_size / 2 ** 30).toFixed(2)} GiB)` +
+             (sizes.size > 1 ? `  WARNING: model_size differs between engines: ${[...sizes].join(", ")}` : ""));
+  lines.push(`bound: ${(bound_row.bytes_per_token / 2 ** 20).toFixed(0)} MiB of weights per decode token ÷ ` +
+             `${bound_row.read_gbps.toFixed(1)} GB/s measured read bandwidth = ${bound.toFixed(2)} t/s (from mixcl's probe figures)`);
+  lines.push("");
+  // Best sample too: on a shared machine the fastest repetition is the one least slowed by other processes.
+  lines.push("| round | engine | weights | load avg | threads | pp t/s | tg t/s | tg % of bound | pp best | tg best | tg best % of bound |");
+  lines.push("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  const best = (x) => (x ? Math.max(...x.samples_ts) : null);
+  const summary = new Map();
+  for (const r of runs) {
+    const pp = r.rows.find((x) => x.n_prompt > 0), tg = r.rows.find((x) => x.n_gen > 0);
+    const pct = tg ? (100 * tg.avg_ts) / bound : null;
+    const key = `${r.engine}|${r.variant}`;
+    if (!summary.has(key)) summary.set(key, {pp: [], tg: [], n_threads: (tg ?? pp).n_threads, pp_name: pp?.test, tg_name: tg?.test});
+    if (pp) summary.get(key).pp.push(pp.avg_ts);
+    if (tg) summary.get(key).tg.push(tg.avg_ts);
+    lines.push(`| ${r.round} | ${r.engine} | ${r.variant || "-"} | ${r.load} | ${(tg ?? pp).n_threads} | ${fmt_ts(pp)} | ${fmt_ts(tg)} | ` +
+               `${pct === null ? "-" : pct.toFixed(1)} | ${pp ? best(pp).toFixed(2) : "-"} | ${tg ? best(tg).toFixed(2) : "-"} | ` +
+               `${tg ? ((100 * best(tg)) / bound).toFixed(1) : "-"} |`);
+  }
+  lines.push("");
+  lines.push("| engine | weights | runs | pp t/s (mean of runs) | tg t/s (mean of runs) | tg % of bound |");
+  lines.push("|---|---|---:|---:|---:|---:|");
+  const avg = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  for (const [key, s] of summary) {
+    const [engine, variant] = key.split("|");
+    const tg = s.tg.length ? avg(s.tg) : null, pp = s.pp.length ? avg(s.pp) : null;
+    lines.push(`| ${engine} | ${variant || "-"} | ${Math.max(s.tg.length, s.pp.length)} | ${pp === null ? "-" : pp.toFixed(2)} | ` +
+               `${tg === null ? "-" : tg.toFixed(2)} | ${tg === null ? "-" : ((100 * tg) / bound).toFixed(1)} |`);
+  }
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
 const args = parse_args(process.argv.slice(2));
-if (!args.dir) die("missing --dir (the folder node-llama-cpp is installed in)");
-if (!args.m) die("missing -m model.gguf");
-if (args.mode === "bench") await bench(args);
-else if (args.mode === "agree") await agree(args);
-else die(`unknown mode '${args.mode}' (bench or agree)`);
+if (args.mode === "table") {
+  if (!args.results) die("table needs --results FOLDER");
+  table(args);
+} else {
+  if (!args.dir) die("missing --dir (the folder node-llama-cpp is installed in)");
+  if (!args.m) die("missing -m model.gguf");
+  if (args.mode === "bench") await bench(args);
+  else if (args.mode === "agree") await agree(args);
+  else die(`unknown mode '${args.mode}' (bench, agree or table)`);
+}

@@ -84,7 +84,7 @@ for c in "${cases[@]}"; do
   read -r -a ms <<<"${measured[$name]}"
   mean="$(printf '%s\n' "${ms[@]}" | jq -s 'add / length')"
   ratio="$(jq -n "100 * $mean / ${predicted[$name]}")"
-  printf '| %s | %.1f (%s) | %.1f | %.0f%% |\n' "$name" "$mean" "$(printf '%.0f ' "${ms[@]}" | sed 's/ $//; s/ /, /g')" \
+  printf '| %s | %.1f (%s) | %.1f | %.0f%% |\n' "$name" "$mean" "$(printf "%.1f " "${ms[@]}" | sed 's/ $//; s/ /, /g')" \
     "${predicted[$name]}" "$ratio"
   [[ "$name" == tiny-v3* ]] && ! jq -e -n "$ratio >= 75 and $ratio <= 125" >/dev/null && fail=1
 done
