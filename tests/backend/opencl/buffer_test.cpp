@@ -5,16 +5,12 @@
 #include <cstring>
 
 #include "opencl_test_util.h"
+#include "tests/support/test_data.h"
 
 namespace mixcl::backend::test {
 namespace {
 
-std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<uint8_t> v(n);
-  for (auto& b : v) b = static_cast<uint8_t>(rng());
-  return v;
-}
+using ::mixcl::test::random_bytes;
 
 TEST(OpenCLBuffer, SplitsBeyondTheMaxAllocationAtGranuleMultiples) {
   const uint64_t max_alloc = 4096, granule = 96, bytes = 10 * 4032 + 500;

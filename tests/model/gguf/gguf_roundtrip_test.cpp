@@ -10,16 +10,12 @@
 #include "model/gguf/gguf_file.h"
 #include "model/gguf/gguf_writer.h"
 #include "tests/model/gguf/temp_dir.h"
+#include "tests/support/test_data.h"
 
 namespace mixcl::gguf::test {
 namespace {
 
-std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<uint8_t> v(n);
-  for (auto& b : v) b = static_cast<uint8_t>(rng());
-  return v;
-}
+using ::mixcl::test::random_bytes;
 
 std::vector<uint8_t> read_all(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -3,29 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <random>
-#include <string>
 
 #include "model/gguf/mapped_file.h"
 #include "temp_dir.h"
+#include "tests/support/test_data.h"
 
 namespace mixcl::gguf::test {
 namespace {
 
-std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<uint8_t> v(n);
-  for (auto& b : v) b = static_cast<uint8_t>(rng());
-  return v;
-}
-
-// Resident bytes of this process (file-backed pages included), from /proc/self/status.
-uint64_t resident_bytes() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  return 0;
-}
+using ::mixcl::test::random_bytes;
+using ::mixcl::test::resident_bytes;
 
 uint64_t checksum(const uint8_t* p, size_t n) {
   uint64_t s = 0;

@@ -1,10 +1,7 @@
 #include "soak_util.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 
 #include "model/arch/deepseek2_config.h"
 #include "model/synth/synth_model.h"
@@ -47,13 +44,6 @@ void Watchdog::loop() {
       std::_Exit(3);  // the stuck thread cannot be unwound; end the process with a failure status
     }
   }
-}
-
-uint64_t resident_bytes() {
-  std::ifstream in("/proc/self/statm");
-  uint64_t size = 0, resident = 0;
-  in >> size >> resident;
-  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
 void set_temp_dir(const std::string& dir) { g_temp = dir; }

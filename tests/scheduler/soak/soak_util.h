@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "tests/support/test_data.h"
+
 namespace mixcl::scheduler::test {
 
 /// Watches for progress from another thread: when progress() has not been called for `limit`, it prints what
@@ -35,8 +37,8 @@ class Watchdog {
   std::thread thread_;
 };
 
-/// Resident set size of this process in bytes (/proc/self/statm).
-uint64_t resident_bytes();
+/// Resident set size of this process in bytes (tests/support).
+using ::mixcl::test::resident_bytes;
 
 /// Set once by main.
 void set_temp_dir(const std::string& dir);
