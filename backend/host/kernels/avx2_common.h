@@ -62,8 +62,9 @@ static inline __m256i bits_to_bytes(uint32_t x) {
 }
 
 /// How far ahead of the weight block being decoded the one-token (decode) kernels prefetch: the hardware
-/// streamer alone leaves the core waiting on DRAM (measured 12 -> 14.5 GB/s on one Zen 3 core for Q4_K).
-constexpr int kPrefetchBytes = 576;
+/// streamer alone leaves the core waiting on DRAM. It must cover DRAM latency x per-core stream rate: 576 B
+/// lost 10-15% of whole-model decode against 2-4 KiB (docs/host_kernels.md).
+constexpr int kPrefetchBytes = 3072;
 
 /// Prefetches the weight line kPrefetchBytes ahead of p into L1.
 static inline void prefetch_ahead(const void* p) {
