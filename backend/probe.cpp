@@ -114,6 +114,7 @@ ProbeResult probe_host(HostDevice& host, const ProbeOptions& options) {
     // Floats per load: 16 (AVX-512), 8 (AVX2), 4 (the SSE2 code the compiler makes of the generic loop).
     result.read_vector_width = simd == HostSimd::kAvx512 ? 16 : simd == HostSimd::kAvx2 ? 8 : 4;
   }
+  if (options.read_only) return result;
 
   const HostFmaShape shape = host_fma_shape(simd);
   constexpr uint64_t kItersPerRep = 1 << 16;
@@ -328,6 +329,10 @@ ProbeResult probe_opencl(OpenCLDevice& device, const ProbeOptions& options) {
   device.upload(*data, 0, host.get(), bytes).wait();
 
   probe_opencl_read(device, cl_data, bytes, options, result);
+  if (options.read_only) {
+    device.finish();
+    return result;
+  }
   probe_opencl_compute(device, options, result);
 
   auto [up, down] = copy_rates(device, cl_data, host.get(), bytes, options);
@@ -427,6 +432,10 @@ ProbeResult probe_device(Device& device, const ProbeOptions& options) {
   result.device = device.name();
   result.device_id = probe_device_id(device);
   result.measured_at = utc_now_iso();
+  if (options.read_only) {
+    spdlog::debug("probe {}: read {:.1f} GB/s ({:.1f} s)", device.name(), result.read_gbps, seconds_since(start));
+    return result;
+  }
   spdlog::info("probe {}: read {:.1f} GB/s, fp32 {:.1f} GFLOP/s, to device {:.1f} GB/s, to host {:.1f} GB/s "
                "({:.1f} s)",
                device.name(), result.read_gbps, result.fp32_gflops, result.host_to_device_gbps,

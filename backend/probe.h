@@ -29,6 +29,7 @@ struct ProbeOptions {
   uint64_t buffer_bytes = 0;    // 0: automatic (far beyond the last-level cache, within the budget)
   double seconds_per_test = 0.5;  // calibrated repetitions aim at this much time per measurement
   int trials = 3;               // measurements per figure; the best one is reported
+  bool read_only = false;       // only read_gbps (and its buffer size): a quick figure between benchmark runs
 };
 
 /// Runs every measurement on `device` (the host or an OpenCL device); frees what it allocated.

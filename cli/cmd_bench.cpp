@@ -147,8 +147,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-t,--threads", model.o.threads, "Host threads (0: the profile's, else all)");
   cmd->add_option("-b,--batch-size", model.o.batch, "Tokens per forward step")->capture_default_str();
   cmd->add_flag("--probe", model.o.probe,
-                "Measure each device's read bandwidth for the decode bound now, under the current load, instead of "
-                "using the cached `mixcl devices --probe` figures");
+                "Measure each device's read bandwidth for the decode bound now, under the current load, and again "
+                "before every decode repetition, instead of using the cached `mixcl devices --probe` figures");
   cmd->add_option("--weight-memory", model.o.weight_memory,
                   "Host weights: mapped (in place in the file) or huge_pages (copied into 2 MiB pages; faster "
                   "decode); default: the profile's, else mapped");

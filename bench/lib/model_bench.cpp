@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "backend/host/host_device.h"
+#include "backend/probe.h"
 #include "backend/registry.h"
 #include "bench/lib/bench_data.h"
 #include "bench/lib/bench_devices.h"
@@ -160,19 +161,39 @@ Report run_model_bench(const ModelBenchOptions& o) {
   uint64_t held_total = 0;
   for (const auto& m : mem) held_total += m.weights + m.mapped;
   const double bpt = static_cast<double>(ex.bytes_per_token());
-  double bound_s = 0;
-  std::vector<std::string> gbps;
+  std::vector<double> shares;
   for (auto* d : devs) {
-    const DeviceFigures f = device_figures(*d, o.probe);
-    gbps.push_back(fmt::format("{}: {:.1f} GB/s", d->name(), f.read_gbps));
     uint64_t held = 0;
     for (const auto& m : mem)
       if (m.device == d->name()) held += m.weights + m.mapped;
-    const double share = held_total ? static_cast<double>(held) / static_cast<double>(held_total)
-                                    : 1.0 / static_cast<double>(devs.size());
-    if (f.read_gbps > 0) bound_s += bpt * share / (f.read_gbps * 1e9);
+    shares.push_back(held_total ? static_cast<double>(held) / static_cast<double>(held_total)
+                                : 1.0 / static_cast<double>(devs.size()));
   }
-  const double bound_ts = bound_s > 0 ? 1.0 / bound_s : 0.0;
+  // Decode t/s at the bandwidth bound for the given per-device read rates (0 where none is known).
+  auto bound_for = [&](const std::vector<double>& read_gbps) {
+    double s = 0;
+    for (size_t i = 0; i < devs.size(); ++i)
+      if (read_gbps[i] > 0) s += bpt * shares[i] / (read_gbps[i] * 1e9);
+    return s > 0 ? 1.0 / s : 0.0;
+  };
+  std::vector<double> probed;
+  std::vector<std::string> gbps;
+  for (auto* d : devs) {
+    probed.push_back(device_figures(*d, o.probe).read_gbps);
+    gbps.push_back(fmt::format("{}: {:.1f} GB/s", d->name(), probed.back()));
+  }
+  const double probed_bound_ts = bound_for(probed);
+  // With --probe the read bandwidth is measured again right before every decode repetition, so each one is
+  // compared with what the memory delivered at that moment (it drifts on a shared machine).
+  auto bound_now = [&] {
+    std::vector<double> now;
+    backend::ProbeOptions po;
+    po.read_only = true;
+    po.seconds_per_test = 0.25;
+    po.trials = 2;
+    for (auto* d : devs) now.push_back(backend::probe_device(*d, po).read_gbps);
+    return bound_for(now);
+  };
 
   uint64_t n_params = 0, model_size = 0;
   for (const auto& t : file.tensors()) n_params += t.n_elements, model_size += t.nbytes;
@@ -215,8 +236,9 @@ Report run_model_bench(const ModelBenchOptions& o) {
     if (n == 0) continue;
     spdlog::debug("bench: {} warm-up", prefill ? "prefill" : "decode");
     run_once(prefill);  // warm-up: kernel builds, first touch of the weights
-    std::vector<double> ns, ts;
+    std::vector<double> ns, ts, bounds;
     for (int r = 0; r < o.reps; ++r) {
+      if (!prefill) bounds.push_back(o.probe ? bound_now() : probed_bound_ts);
       const double s = run_once(prefill);
       ns.push_back(s * 1e9);
       ts.push_back(static_cast<double>(n) / s);
@@ -255,10 +277,19 @@ Report run_model_bench(const ModelBenchOptions& o) {
     row["profile"] = profile ? profile->name : "";
     row["placement"] = placement_text;
     row["bytes_per_token"] = static_cast<uint64_t>(bpt);
+    // % of the bound: the mean over repetitions of t/s ÷ the bound at that repetition.
+    std::vector<double> pct;
+    for (size_t r = 0; r < bounds.size(); ++r)
+      if (bounds[r] > 0) pct.push_back(100.0 * ts[r] / bounds[r]);
+    const double bound_ts = bounds.empty() ? probed_bound_ts : mean_stddev(bounds).first;
     row["read_gbps"] = bound_ts > 0 ? nlohmann::ordered_json(bpt * bound_ts / 1e9) : nlohmann::ordered_json();
     row["bound_ts"] = prefill || bound_ts <= 0 ? nlohmann::ordered_json() : nlohmann::ordered_json(bound_ts);
     row["pct_bandwidth_bound"] =
-        prefill || bound_ts <= 0 ? nlohmann::ordered_json() : nlohmann::ordered_json(100.0 * avg_ts / bound_ts);
+        pct.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(mean_stddev(pct).first);
+    if (!pct.empty()) {
+      row["samples_bound_ts"] = bounds;
+      row["samples_pct_bandwidth_bound"] = pct;
+    }
     const double predicted = !plan ? 0.0 : prefill ? predicted_prefill_ts : plan->decode.tokens_per_s;
     row["predicted_ts"] = predicted > 0 ? nlohmann::ordered_json(predicted) : nlohmann::ordered_json();
     row["pct_of_prediction"] = predicted > 0 ? nlohmann::ordered_json(100.0 * avg_ts / predicted) : nlohmann::ordered_json();
@@ -268,8 +299,11 @@ Report run_model_bench(const ModelBenchOptions& o) {
                                      profile ? fmt::format(" (profile {})", profile->name) : ""));
   report.notes.push_back(fmt::format(
       "t/s: tokens per second, mean ± stddev over {} repetitions; % bound: decode t/s ÷ (measured read bandwidth "
-      "÷ {} of weights read per token) = ÷ {:.2f} t/s ({})",
-      o.reps, gib(bpt), bound_ts, fmt::join(gbps, ", ")));
+      "÷ {} of weights read per token) = ÷ {:.2f} t/s ({}){}",
+      o.reps, gib(bpt), probed_bound_ts, fmt::join(gbps, ", "),
+      o.probe ? "; with --probe the bandwidth is measured again before every decode repetition and % bound is "
+                "the mean of each repetition's t/s ÷ its own bound"
+              : ""));
   if (plan) {
     report.notes.push_back(fmt::format(
         "predicted: the planner's roofline + per-op and per-copy costs for profile {} (decode at position {}, "

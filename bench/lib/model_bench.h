@@ -19,7 +19,7 @@ struct ModelBenchOptions {
   std::string profile_path;           // "": no profile (placement: all on one device, or layers split evenly)
   int threads = 0;                    // host threads (0: the profile's, else all)
   std::string weight_memory;          // host weights: "mapped" or "huge_pages" ("": the profile's, else mapped)
-  bool probe = false;                 // measure the devices' read bandwidth for the bound now, not from the cache
+  bool probe = false;                 // measure the read bandwidth for the bound before every decode repetition
   uint32_t batch = 512;               // tokens per forward step
   uint64_t seed = 1234;               // random token ids
   std::string build;                  // reported as build_commit (the CLI passes its version)
@@ -29,7 +29,8 @@ struct ModelBenchOptions {
 /// gpu_info, backends, model_filename, model_type, model_size, model_n_params, n_batch, n_ubatch, n_threads,
 /// type_k, type_v, n_prompt, n_gen, n_depth, test_time, avg_ns, stddev_ns, avg_ts, stddev_ts, samples_ns,
 /// samples_ts), `test` ("pp512" / "tg128"), and mixcl's profile, placement, bytes_per_token, read_gbps (the
-/// effective bandwidth of the devices used: bytes_per_token × bound_ts), bound_ts and pct_bandwidth_bound.
+/// effective bandwidth of the devices used: bytes_per_token × bound_ts), bound_ts and pct_bandwidth_bound (with
+/// `probe`, also samples_bound_ts and samples_pct_bandwidth_bound, one per decode repetition).
 Report run_model_bench(const ModelBenchOptions& options);
 
 /// The markdown columns (llama-bench's: model, size, params, backend, threads, test, t/s; then % of the bound).

@@ -186,5 +186,36 @@ TEST_F(BenchCli, ModelBenchHasLlamaBenchFields) {
   EXPECT_NEAR(j[1]["pct_bandwidth_bound"].get<double>(), 100.0 * j[1]["avg_ts"].get<double>() / bound, 1e-6 * 100);
 }
 
+TEST_F(BenchCli, ModelBenchProbeMeasuresTheBoundBeforeEveryDecodeRepetition) {
+  const std::string model = (dir_ / "tiny.gguf").string();
+  const CommandResult synth = run_mixcl("synth --geometry tiny-v2-lite -o " + shell_quote(model));
+  ASSERT_EQ(synth.status, 0) << synth.output;
+  const CommandResult r = mixcl("bench -m " + shell_quote(model) + " -p 0 -n 3 -r 2 --device host --probe -o json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(j.size(), 1u);
+  const auto& row = j[0];
+  SCOPED_TRACE(row.dump());
+  ASSERT_TRUE(row["samples_bound_ts"].is_array());
+  ASSERT_EQ(row["samples_bound_ts"].size(), 2u);
+  ASSERT_EQ(row["samples_pct_bandwidth_bound"].size(), 2u);
+  const double bpt = row["bytes_per_token"].get<double>();
+  double bound_sum = 0, pct_sum = 0;
+  for (int i = 0; i < 2; ++i) {
+    const double bound = row["samples_bound_ts"][i].get<double>();
+    // Measured now, not the cached figure: a plausible bandwidth, and not the cache's exact value.
+    EXPECT_GT(bound * bpt, 0.1e9);
+    EXPECT_LT(bound * bpt, 1000e9);
+    EXPECT_NE(bound * bpt, kReadGbps * 1e9);
+    const double pct = 100.0 * row["samples_ts"][i].get<double>() / bound;
+    EXPECT_NEAR(row["samples_pct_bandwidth_bound"][i].get<double>(), pct, 1e-9 * pct);
+    bound_sum += bound;
+    pct_sum += pct;
+  }
+  EXPECT_NEAR(row["bound_ts"].get<double>(), bound_sum / 2, 1e-9 * bound_sum);
+  EXPECT_NEAR(row["pct_bandwidth_bound"].get<double>(), pct_sum / 2, 1e-9 * pct_sum);
+  EXPECT_NEAR(row["read_gbps"].get<double>(), bpt * bound_sum / 2 / 1e9, 1e-9 * bpt * bound_sum);
+}
+
 }  // namespace
 }  // namespace mixcl::bench

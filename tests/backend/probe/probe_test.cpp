@@ -48,6 +48,30 @@ TEST(Probe, HostFiguresArePlausible) {
   EXPECT_GE(host.memory().peak(), 48ull << 20);  // and allocated through the budget
 }
 
+TEST(Probe, ReadOnlyMeasuresOnlyTheReadBandwidth) {
+  HostDevice host;
+  ProbeOptions options = short_options();
+  options.read_only = true;
+  const ProbeResult r = probe_device(host, options);
+  expect_plausible_bandwidth(r.read_gbps, "host read, read only");
+  EXPECT_EQ(r.fp32_gflops, 0.0);  // the compute test did not run
+  EXPECT_EQ(r.fp32_vector_width, 0u);
+  EXPECT_EQ(r.buffer_bytes, 48ull << 20);
+  EXPECT_EQ(host.memory().used(), 0u);
+
+  auto devices = discover_opencl_devices();
+  if (devices.empty()) return;  // the host half above still ran
+  OpenCLDevice& device = *devices.front();
+  const uint64_t used_before = device.memory().used();
+  options.buffer_bytes = 16ull << 20;
+  const ProbeResult d = probe_device(device, options);
+  expect_plausible_bandwidth(d.read_gbps, "device read, read only");
+  EXPECT_EQ(d.fp32_gflops, 0.0);
+  EXPECT_EQ(d.host_to_device_gbps, 0.0);  // nor the copies
+  EXPECT_EQ(d.device_to_host_gbps, 0.0);
+  EXPECT_EQ(device.memory().used(), used_before);
+}
+
 TEST(Probe, AutomaticBufferStaysWithinTheBudget) {
   HostDevice host(HostOptions{.threads = 1, .budget_bytes = 60ull << 20, .isa = ""});
   ProbeOptions options = short_options();
