@@ -33,4 +33,36 @@ void Device::copy_2d(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch,
   copy_2d_impl(src, src_pitch, dst, dst_pitch, row_bytes, rows);
 }
 
+void Device::matmul_heads(const WeightView& w, uint64_t n_head, View x, uint64_t x_stride, View y,
+                          uint64_t y_stride) {
+  if (n_head == 0 || w.rows == 0 || w.cols == 0) return;  // nothing to compute
+  if (w.rows % n_head != 0)
+    fail("device {}: matmul_heads: {} weight rows do not split into {} heads", name(), w.rows, n_head);
+  const uint64_t rows = w.rows / n_head;
+  if (x_stride < w.cols || y_stride < rows)
+    fail("device {}: matmul_heads: strides {} (x) / {} (y) are smaller than a head's {} inputs / {} outputs",
+         name(), x_stride, y_stride, w.cols, rows);
+  const auto check = [&](View v, uint64_t stride, uint64_t last, const char* arg) {
+    if (!v.buffer) fail("device {}: matmul_heads: argument '{}' has no buffer", name(), arg);
+    uint64_t floats = 0;
+    if (!region_bytes(n_head, stride, last, floats) || floats > v.buffer->size() / 4 || v.offset > v.buffer->size() ||
+        floats * 4 > v.buffer->size() - v.offset)
+      fail("device {}: matmul_heads: argument '{}' ({} floats from byte {}) runs past the end of its {}-byte "
+           "buffer",
+           name(), arg, floats, v.offset, v.buffer->size());
+  };
+  check(x, x_stride, w.cols, "x");
+  check(y, y_stride, rows, "y");
+  matmul_heads_impl(w, n_head, x, x_stride, y, y_stride);
+}
+
+void Device::matmul_heads_impl(const WeightView& w, uint64_t n_head, View x, uint64_t x_stride, View y,
+                               uint64_t y_stride) {
+  const uint64_t rows = w.rows / n_head;
+  const uint64_t slab = rows * row_bytes(w.type, w.cols);
+  for (uint64_t h = 0; h < n_head; ++h)
+    matmul({{w.data.buffer, w.data.offset + h * slab}, w.type, w.cols, rows}, {x.buffer, x.offset + h * x_stride * 4},
+           {y.buffer, y.offset + h * y_stride * 4}, 1);
+}
+
 }  // namespace mixcl::backend

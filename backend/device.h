@@ -136,8 +136,16 @@ class Device {
   /// bytes apart), in order on the compute queue (gathers/scatters per-head slices); regions must not overlap.
   /// Checks the pitches and that both regions lie inside their buffers, then calls copy_2d_impl.
   void copy_2d(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes, uint64_t rows);
+  /// One token through n_head weight slabs at once (MLA's per-head k_b / v_b at decode): slab h is rows
+  /// [h R, (h + 1) R) of w (R = w.rows / n_head); y[h y_stride + r] = Σ_c slab_h[r][c] x[h x_stride + c].
+  /// Strides are in floats. Checks the shapes and views, then calls matmul_heads_impl.
+  void matmul_heads(const WeightView& w, uint64_t n_head, View x, uint64_t x_stride, View y, uint64_t y_stride);
 
  protected:
+  /// matmul_heads after its checks. The default runs one matmul per head; a device overrides it to run the
+  /// heads as one op (the host: one parallel region instead of 2 H fork/joins per layer and token).
+  virtual void matmul_heads_impl(const WeightView& w, uint64_t n_head, View x, uint64_t x_stride, View y,
+                                 uint64_t y_stride);
   /// The copy of copy_2d, called only with rows > 0, row_bytes > 0, pitches >= row_bytes and both regions
   /// ((rows - 1) * pitch + row_bytes bytes from the view's offset) inside their non-null buffers.
   virtual void copy_2d_impl(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,

@@ -56,6 +56,10 @@ class HostDevice final : public Device {
   /// Row-by-row memcpy (Device::copy_2d has checked the arguments).
   void copy_2d_impl(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
                     uint64_t rows) override;
+  /// The heads as one parallel region, each head's product on one thread (Device::matmul_heads has checked
+  /// the shapes and the x / y views).
+  void matmul_heads_impl(const WeightView& w, uint64_t n_head, View x, uint64_t x_stride, View y,
+                         uint64_t y_stride) override;
 
  private:
   int threads_;

@@ -51,6 +51,8 @@ AttentionWeights load_attention(const arch::Deepseek2Config& c, WeightStore& s, 
     kb = s.matrix(b + "attn_k_b.weight", Dims{dn, Lkv, H}, "{dn, Lkv, H}", dev, Lkv);
     vb = s.matrix(b + "attn_v_b.weight", Dims{Lkv, dv, H}, "{Lkv, dv, H}", dev, dv);
   }
+  a.k_b_all = kb;
+  a.v_b_all = vb;
   a.k_b = per_head(kb, H);
   a.v_b = per_head(vb, H);
   a.out = s.matrix(b + "attn_output.weight", Dims{H * dv, E}, "{H dv, E}", dev);

@@ -21,8 +21,10 @@ struct AttentionWeights {
   backend::View q_a_norm;
   backend::WeightView kv_a;  // {E, Lkv + dr}
   backend::View kv_a_norm;
-  std::vector<backend::WeightView> k_b;  // per head: Lkv rows of dn (q_nope -> latent)
-  std::vector<backend::WeightView> v_b;  // per head: dv rows of Lkv (latent -> value)
+  backend::WeightView k_b_all;           // H slabs of Lkv rows of dn (q_nope -> latent), one op at decode
+  backend::WeightView v_b_all;           // H slabs of dv rows of Lkv (latent -> value)
+  std::vector<backend::WeightView> k_b;  // the same per head (prefill: one batched product per head)
+  std::vector<backend::WeightView> v_b;
   backend::WeightView out;               // {H dv, E}
   uint64_t bytes = 0;                    // weight bytes one token reads (norms included)
 };

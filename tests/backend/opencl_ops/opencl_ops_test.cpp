@@ -182,6 +182,13 @@ TEST_P(OpenCLOps, MoeFfnIsDeterministic) {
   });
 }
 
+TEST_P(OpenCLOps, MatmulHeadsMatchesOneMatmulPerHead) {
+  each_device([](OpTarget&, OpenCLDevice& d) {
+    for (const auto& c : matmul_heads_cases()) check_matmul_heads(d, c, /*int8_activations=*/false);
+    check_matmul_heads_errors(d);
+  });
+}
+
 TEST_P(OpenCLOps, Copy2dGathersAndScatters) {
   each_device([](OpTarget&, OpenCLDevice& d) {
     for (const auto& c : copy_2d_cases()) check_copy_2d(d, c);

@@ -286,6 +286,14 @@ TEST(HostOpsErrors, MessagesNameTheProblem) {
   EXPECT_NE(msg.find("Q8_0"), std::string::npos) << msg;
 }
 
+TEST(HostOpsSpec, MatmulHeadsMatchesOneMatmulPerHead) {
+  for (int threads : {1, 2, 3}) {
+    HostDevice d(HostOptions{.threads = threads, .budget_bytes = 0, .isa = ""});
+    for (const auto& c : matmul_heads_cases()) check_matmul_heads(d, c);
+    check_matmul_heads_errors(d);
+  }
+}
+
 TEST(HostOpsSpec, Copy2dGathersAndScatters) {
   HostDevice d;
   for (const auto& c : copy_2d_cases()) check_copy_2d(d, c);

@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/half.h"
 #include "model/quant/quant.h"
+#include "tests/reference/matmul_reference.h"
 #include "tests/reference/ops_reference.h"
 
 namespace mixcl::backend::ops_test {
@@ -494,6 +495,95 @@ inline void check_moe(OpTarget& target, const MoeCase& c, uint32_t seed, bool in
   const bool exact_act = !int8_activations || (act_block(c.type) == 0 && act_block(c.down_type) == 0);
   EXPECT_LE(reference::normalized_error(delta.data(), ref.data(), ref.size()),
             exact_act ? kMoeFloatBound : kMoeQuantBound);
+}
+
+// ---- matmul_heads (a Device member: one token through H weight slabs) ----
+struct MatmulHeadsCase {
+  DType type;
+  uint64_t heads, rows, cols, x_stride, y_stride;  // rows and cols of one head's slab; strides in floats
+};
+inline std::vector<MatmulHeadsCase> matmul_heads_cases() {
+  return {{DType::F32, 3, 5, 7, 9, 6},        // odd sizes, gaps between the heads on both sides
+          {DType::F32, 1, 1, 1, 1, 1},        // one head of one weight
+          {DType::F16, 4, 3, 33, 40, 3},      // packed outputs
+          {DType::Q8_0, 5, 11, 96, 96, 17},   // packed inputs (the k_b case: q_nope in [qk] rows)
+          {DType::Q4_K, 2, 9, 256, 300, 13}}; // a K-quant super-block per row
+}
+/// Checks matmul_heads against a double-precision product of the dequantized weights and against the
+/// device's own matmul run head by head (identical values), and that the gaps between the heads' outputs keep
+/// their fill value. int8_activations: as for check_moe (the host rounds activations to 8-bit blocks).
+inline void check_matmul_heads(Device& d, const MatmulHeadsCase& c, bool int8_activations = true) {
+  SCOPED_TRACE(::testing::Message() << "matmul_heads " << dtype_name(c.type) << " heads " << c.heads << " rows "
+                                    << c.rows << " cols " << c.cols << " strides " << c.x_stride << "/"
+                                    << c.y_stride);
+  std::mt19937 rng(static_cast<uint32_t>(c.heads * 1000 + c.rows * 10 + c.cols));
+  const auto wf = normal_floats(c.heads * c.rows * c.cols, rng);
+  const uint64_t rb = row_bytes(c.type, c.cols);
+  std::vector<uint8_t> wq(c.heads * c.rows * rb);
+  quant::quantize_rows(c.type, wf.data(), wq.data(), c.heads * c.rows, c.cols);
+  std::vector<float> wd(wf.size());
+  for (uint64_t r = 0; r < c.heads * c.rows; ++r)
+    quant::dequantize_row(c.type, wq.data() + r * rb, wd.data() + r * c.cols, c.cols);
+  const uint64_t nx = (c.heads - 1) * c.x_stride + c.cols, ny = (c.heads - 1) * c.y_stride + c.rows;
+  const auto x = normal_floats(nx, rng);
+  auto bw = put(d, wq), bx = put(d, x), by = put(d, std::vector<float>(ny, -3.0f));
+  const WeightView w{at(bw), c.type, c.cols, c.heads * c.rows};
+  d.matmul_heads(w, c.heads, at(bx), c.x_stride, at(by), c.y_stride);
+  const auto y = get<float>(d, by, ny);
+
+  auto by1 = put(d, std::vector<float>(ny, -3.0f));
+  for (uint64_t h = 0; h < c.heads; ++h)
+    d.matmul({{bw.get(), h * c.rows * rb}, c.type, c.cols, c.rows}, {bx.get(), h * c.x_stride * 4},
+             {by1.get(), h * c.y_stride * 4}, 1);
+  EXPECT_EQ(get<float>(d, by1, ny), y) << "matmul_heads differs from one matmul per head";
+
+  std::vector<double> ref;
+  std::vector<float> got;
+  for (uint64_t h = 0; h < c.heads; ++h) {
+    const uint32_t block = int8_activations ? act_block(c.type) : 0;
+    const std::vector<float> xh = block ? reference::quantize_activations(x.data() + h * c.x_stride, c.cols, block)
+                                        : std::vector<float>(x.begin() + h * c.x_stride,
+                                                             x.begin() + h * c.x_stride + c.cols);
+    for (uint64_t r = 0; r < c.rows; ++r) {
+      double acc = 0;
+      for (uint64_t k = 0; k < c.cols; ++k) acc += static_cast<double>(wd[(h * c.rows + r) * c.cols + k]) * xh[k];
+      ref.push_back(acc);
+      got.push_back(y[h * c.y_stride + r]);
+    }
+    for (uint64_t r = c.rows; r < c.y_stride && h + 1 < c.heads; ++r)
+      ASSERT_EQ(y[h * c.y_stride + r], -3.0f) << "gap float " << r << " after head " << h << " was written";
+  }
+  EXPECT_LE(reference::normalized_error(got.data(), ref.data(), ref.size()),
+            int8_activations && act_block(c.type) ? kMoeQuantBound : kMoeFloatBound);
+}
+
+/// Device::matmul_heads's argument checks: heads that do not divide the rows, strides below a head's size,
+/// views past the end of their buffer and a missing buffer are errors naming the device and matmul_heads.
+inline void check_matmul_heads_errors(Device& d) {
+  auto bw = put(d, std::vector<float>(4 * 8, 0.5f)), bx = put(d, std::vector<float>(16, 1.0f)),
+       by = put(d, std::vector<float>(8, 0.0f));
+  const WeightView w{at(bw), DType::F32, 8, 4};  // 2 heads of 2 rows x 8 cols
+  const auto expect_error = [&](const std::function<void()>& f, const char* what) {
+    try {
+      f();
+      ADD_FAILURE() << what << ": no error";
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("matmul_heads"), std::string::npos) << what << ": " << msg;
+      EXPECT_NE(msg.find(d.name()), std::string::npos) << what << ": " << msg;
+    }
+  };
+  expect_error([&] { d.matmul_heads(w, 3, at(bx), 8, at(by), 2); }, "3 heads of 4 rows");
+  expect_error([&] { d.matmul_heads(w, 2, at(bx), 7, at(by), 2); }, "x stride below the 8 inputs");
+  expect_error([&] { d.matmul_heads(w, 2, at(bx), 8, at(by), 1); }, "y stride below the 2 outputs");
+  expect_error([&] { d.matmul_heads(w, 2, at(bx), 9, at(by), 2); }, "x past the end of its buffer");
+  expect_error([&] { d.matmul_heads(w, 2, at(bx), 8, {by.get(), 20}, 2); }, "y past the end of its buffer");
+  expect_error([&] { d.matmul_heads(w, 2, at(bx), uint64_t{1} << 62, at(by), 2); }, "x stride overflows");
+  expect_error([&] { d.matmul_heads(w, 2, View{}, 8, at(by), 2); }, "x without a buffer");
+  d.matmul_heads(w, 2, at(bx), 8, at(by), 4);  // exactly the whole of x and y
+  const auto y = get<float>(d, by, 8);
+  EXPECT_EQ(y[0], 4.0f);  // 8 × 0.5 × 1
+  EXPECT_EQ(y[5], 4.0f);
 }
 
 // ---- copy_2d (a Device member: the same call on every device) ----
