@@ -75,10 +75,11 @@ Work attention_core_work(const arch::Deepseek2Config& c, double tokens, double p
   return w;
 }
 
-double attention_ops(const arch::Deepseek2Config& c, double tokens) {
+double attention_ops(const arch::Deepseek2Config& c, double tokens, bool heads_as_one_op) {
   // attn_norm; q (q_a, q_a_norm, q_b with a q LoRA); kv_a, rope, two copies around kv_a_norm, the norm,
   // the cache write; rope of q, the q_pe copy; attention; output projection and the residual add.
   const double q = c.q_lora_rank > 0 ? 3 : 1;
+  if (tokens <= 1 && heads_as_one_op) return 12 + q + 2;  // k_b and v_b as one matmul_heads each
   const double per_head = tokens > 1 ? 6 : 2;
   return 12 + q + per_head * c.n_head;
 }

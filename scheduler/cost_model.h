@@ -89,8 +89,9 @@ Work attention_core_work(const arch::Deepseek2Config& c, double tokens, double p
                          double kv_elem_bytes);
 /// Ops the executor launches for one layer's attention (scheduler/executor/forward_steps.cpp): norms,
 /// projections, RoPE, cache write, and per head one absorption and one value matmul (`tokens` > 1: each
-/// with a gather and a scatter around it).
-double attention_ops(const arch::Deepseek2Config& c, double tokens);
+/// with a gather and a scatter around it). heads_as_one_op: the device runs a decode token's heads as one
+/// matmul_heads op each for k_b and v_b (the host does; OpenCL enqueues one matmul per head).
+double attention_ops(const arch::Deepseek2Config& c, double tokens, bool heads_as_one_op);
 /// Expected number of distinct experts a batch of `tokens` tokens selects when each picks k of X uniformly:
 /// X (1 - (1 - k/X)^tokens).
 double experts_touched(uint32_t n_expert, uint32_t k, double tokens);

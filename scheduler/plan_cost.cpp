@@ -104,7 +104,7 @@ StepCost step_cost(const Plan& plan, const StepPlan& step, bool prefill) {
         work = matmul_work(static_cast<double>(step.weight_bytes), step.params, t);
         work += attention_core_work(c, t, pos, read, kvb);
         transfer_s += copy(plan, act, p.residual_in, loc, &moved, &copies);
-        ops = attention_ops(c, t);
+        ops = attention_ops(c, t, /*heads_as_one_op=*/loc == plan.host());
         break;
       }
       case StepKind::kRouter:

@@ -22,10 +22,12 @@ TEST(CostOps, AttentionOpsByHand) {
   c.n_head = 16;
   c.q_lora_rank = 0;
   // attn_norm, q, kv_a, rope, copy, kv_a_norm, copy, convert, rope, copy, attention, out, add + 2 per head.
-  EXPECT_DOUBLE_EQ(attention_ops(c, 1), 13 + 32);
+  EXPECT_DOUBLE_EQ(attention_ops(c, 1, false), 13 + 32);
+  EXPECT_DOUBLE_EQ(attention_ops(c, 1, true), 13 + 2);  // matmul_heads for k_b and for v_b
   c.q_lora_rank = 8;  // q_a, q_a_norm, q_b instead of q
-  EXPECT_DOUBLE_EQ(attention_ops(c, 1), 15 + 32);
-  EXPECT_DOUBLE_EQ(attention_ops(c, 7), 15 + 96);  // batches gather and scatter around each per-head matmul
+  EXPECT_DOUBLE_EQ(attention_ops(c, 1, false), 15 + 32);
+  EXPECT_DOUBLE_EQ(attention_ops(c, 7, false), 15 + 96);  // batches gather and scatter around each per-head matmul
+  EXPECT_DOUBLE_EQ(attention_ops(c, 7, true), 15 + 96);   // prefill keeps one product per head
 }
 
 // Plan options whose roofline and copies cost nothing measurable: only op launches remain.
@@ -42,7 +44,7 @@ PlanOptions ops_only_options() {
 double decode_ops_by_hand(const arch::Deepseek2Config& c) {
   double ops = 1 + 2;  // get_rows; output_norm and output
   for (uint32_t l = 0; l < c.n_layer; ++l) {
-    ops += 12 + (c.q_lora_rank > 0 ? 3 : 1) + 2.0 * c.n_head;
+    ops += 12 + (c.q_lora_rank > 0 ? 3 : 1) + 2;  // the host runs k_b and v_b of all heads as one op each
     if (!c.is_moe_layer(l)) ops += 6;  // ffn_norm, gate, up, swiglu, down, add
     else ops += 3 + 1 + (c.n_expert_shared > 0 ? 4 + 1 : 0);  // norm, router, top-k, moe_ffn; shared + add
   }
