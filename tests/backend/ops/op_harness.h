@@ -497,6 +497,19 @@ inline void check_moe(OpTarget& target, const MoeCase& c, uint32_t seed, bool in
             exact_act ? kMoeFloatBound : kMoeQuantBound);
 }
 
+/// f must throw an Error whose message names the op and the device.
+inline void expect_op_error(const std::function<void()>& f, const std::string& op, const std::string& device,
+                            const char* what) {
+  try {
+    f();
+    ADD_FAILURE() << what << ": no error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(op), std::string::npos) << what << ": " << msg;
+    EXPECT_NE(msg.find(device), std::string::npos) << what << ": " << msg;
+  }
+}
+
 // ---- matmul_heads (a Device member: one token through H weight slabs) ----
 struct MatmulHeadsCase {
   DType type;
@@ -564,14 +577,7 @@ inline void check_matmul_heads_errors(Device& d) {
        by = put(d, std::vector<float>(8, 0.0f));
   const WeightView w{at(bw), DType::F32, 8, 4};  // 2 heads of 2 rows x 8 cols
   const auto expect_error = [&](const std::function<void()>& f, const char* what) {
-    try {
-      f();
-      ADD_FAILURE() << what << ": no error";
-    } catch (const Error& e) {
-      const std::string msg = e.what();
-      EXPECT_NE(msg.find("matmul_heads"), std::string::npos) << what << ": " << msg;
-      EXPECT_NE(msg.find(d.name()), std::string::npos) << what << ": " << msg;
-    }
+    expect_op_error(f, "matmul_heads", d.name(), what);
   };
   expect_error([&] { d.matmul_heads(w, 3, at(bx), 8, at(by), 2); }, "3 heads of 4 rows");
   expect_error([&] { d.matmul_heads(w, 2, at(bx), 7, at(by), 2); }, "x stride below the 8 inputs");
@@ -629,14 +635,7 @@ inline void check_copy_2d(Device& d, const Copy2dCase& c) {
 inline void check_copy_2d_errors(Device& d) {
   auto b = d.allocate(64), c = d.allocate(64);
   const auto expect_error = [&](const std::function<void()>& f, const char* what) {
-    try {
-      f();
-      ADD_FAILURE() << what << ": no error";
-    } catch (const Error& e) {
-      const std::string msg = e.what();
-      EXPECT_NE(msg.find("copy_2d"), std::string::npos) << what << ": " << msg;
-      EXPECT_NE(msg.find(d.name()), std::string::npos) << what << ": " << msg;
-    }
+    expect_op_error(f, "copy_2d", d.name(), what);
   };
   expect_error([&] { d.copy_2d(at(b), 16, at(b), 16, 16, 5); }, "past the end of the buffer");
   expect_error([&] { d.copy_2d(at(b), 8, at(c), 16, 16, 1); }, "src pitch below the row size");
