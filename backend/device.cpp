@@ -53,16 +53,18 @@ void Device::matmul_heads(const WeightView& w, uint64_t n_head, View x, uint64_t
   };
   check(x, x_stride, w.cols, "x");
   check(y, y_stride, rows, "y");
+  const uint64_t weight_bytes = w.rows * row_bytes(w.type, w.cols);
+  if (!w.data.buffer || w.data.offset > w.data.buffer->size() || weight_bytes > w.data.buffer->size() - w.data.offset)
+    fail("device {}: matmul_heads: the {} heads' weights ({} bytes from byte {}) lie outside their buffer", name(),
+         n_head, weight_bytes, w.data.offset);
   matmul_heads_impl(w, n_head, x, x_stride, y, y_stride);
 }
 
 void Device::matmul_heads_impl(const WeightView& w, uint64_t n_head, View x, uint64_t x_stride, View y,
                                uint64_t y_stride) {
   const uint64_t rows = w.rows / n_head;
-  const uint64_t slab = rows * row_bytes(w.type, w.cols);
   for (uint64_t h = 0; h < n_head; ++h)
-    matmul({{w.data.buffer, w.data.offset + h * slab}, w.type, w.cols, rows}, {x.buffer, x.offset + h * x_stride * 4},
-           {y.buffer, y.offset + h * y_stride * 4}, 1);
+    matmul(slab(w, h, rows), {x.buffer, x.offset + h * x_stride * 4}, {y.buffer, y.offset + h * y_stride * 4}, 1);
 }
 
 }  // namespace mixcl::backend

@@ -138,7 +138,7 @@ class Device {
   void copy_2d(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes, uint64_t rows);
   /// One token through n_head weight slabs at once (MLA's per-head k_b / v_b at decode): slab h is rows
   /// [h R, (h + 1) R) of w (R = w.rows / n_head); y[h y_stride + r] = Σ_c slab_h[r][c] x[h x_stride + c].
-  /// Strides are in floats. Checks the shapes and views, then calls matmul_heads_impl.
+  /// Strides are in floats. Checks the shapes and the weight, x and y views, then calls matmul_heads_impl.
   void matmul_heads(const WeightView& w, uint64_t n_head, View x, uint64_t x_stride, View y, uint64_t y_stride);
 
  protected:

@@ -23,4 +23,10 @@ struct WeightView {
   uint64_t rows = 0;
 };
 
+/// Matrix i of a stack of equal matrices of `rows` rows each (one expert of a 3-D expert tensor, one MLA head).
+inline WeightView slab(const WeightView& stack, uint64_t i, uint64_t rows) {
+  return {{stack.data.buffer, stack.data.offset + i * rows * row_bytes(stack.type, stack.cols)}, stack.type,
+          stack.cols, rows};
+}
+
 }  // namespace mixcl::backend

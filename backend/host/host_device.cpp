@@ -134,16 +134,9 @@ void HostDevice::matmul(const WeightView& w, View x, View y, uint64_t m) {
 
 void HostDevice::matmul_heads_impl(const WeightView& w, uint64_t n_head, View x, uint64_t x_stride, View y,
                                    uint64_t y_stride) {
-  // Everything that could fail is checked here: nothing may throw inside the parallel region.
-  if (!matmul_supports(w.type))
-    fail("host matmul_heads: weight type {} is not supported by the host kernels", dtype_name(w.type));
-  const uint32_t block = dtype_info(w.type).block_elems;
-  if (w.cols % block != 0)
-    fail("host matmul_heads: {} weight rows of {} elements are not a multiple of its {}-element block",
-         dtype_name(w.type), w.cols, block);
+  // Everything that could fail is checked before the parallel region: nothing may throw inside it.
+  check_matmul_weight(w.type, w.cols);
   const uint64_t rows = w.rows / n_head, slab = rows * row_bytes(w.type, w.cols);
-  if (!w.data.buffer || w.data.offset > w.data.buffer->size() || n_head * slab > w.data.buffer->size() - w.data.offset)
-    fail("host matmul_heads: the {} heads' weights ({} bytes) lie outside their buffer", n_head, n_head * slab);
   const uint8_t* wp = host_ptr(w.data);
   const float* xp = host_ptr_as<const float>(x);
   float* yp = host_ptr_as<float>(y);

@@ -57,7 +57,7 @@ class HostDevice final : public Device {
   void copy_2d_impl(View src, uint64_t src_pitch, View dst, uint64_t dst_pitch, uint64_t row_bytes,
                     uint64_t rows) override;
   /// The heads as one parallel region, each head's product on one thread (Device::matmul_heads has checked
-  /// the shapes and the x / y views).
+  /// the shapes and the views).
   void matmul_heads_impl(const WeightView& w, uint64_t n_head, View x, uint64_t x_stride, View y,
                          uint64_t y_stride) override;
 

@@ -62,19 +62,19 @@ void ForwardSteps::attention(uint32_t layer, uint32_t m, uint32_t pos0) {
   d.rope(s.q, positions, m, H, qk, dn, ctx_.rope);
   d.copy_2d(at(s.q, dn * 4), qk * 4, at(s.q_full, Lkv * 4), kvw * 4, dr * 4, m * H);
   // Decode: all heads as one op. Prefill: one m-token product per head, its slices gathered and scattered.
-  if (m == 1) d.matmul_heads(w.k_b_all, H, s.q, qk, s.q_full, kvw);
+  if (m == 1) d.matmul_heads(w.k_b, H, s.q, qk, s.q_full, kvw);
   for (uint64_t i = 0; i < H && m > 1; ++i) {
     d.copy_2d(at(s.q, i * qk * 4), H * qk * 4, s.nope, dn * 4, dn * 4, m);
-    d.matmul(w.k_b[i], s.nope, s.lat_a, m);
+    d.matmul(backend::slab(w.k_b, i, Lkv), s.nope, s.lat_a, m);
     d.copy_2d(s.lat_a, Lkv * 4, at(s.q_full, i * kvw * 4), H * kvw * 4, Lkv * 4, m);
   }
   d.mla_attention(s.q_full, ctx_.cache->layer(layer), ctx_.cache->type(), s.att, m, pos0, H, Lkv, dr,
                   ctx_.attn_scale);
   // Back from the latent space per head: o_i = Vb_i ol_i.
-  if (m == 1) d.matmul_heads(w.v_b_all, H, s.att, Lkv, s.o, dv);
+  if (m == 1) d.matmul_heads(w.v_b, H, s.att, Lkv, s.o, dv);
   for (uint64_t i = 0; i < H && m > 1; ++i) {
     d.copy_2d(at(s.att, i * Lkv * 4), H * Lkv * 4, s.lat_a, Lkv * 4, Lkv * 4, m);
-    d.matmul(w.v_b[i], s.lat_a, s.v_tmp, m);
+    d.matmul(backend::slab(w.v_b, i, dv), s.lat_a, s.v_tmp, m);
     d.copy_2d(s.v_tmp, dv * 4, at(s.o, i * dv * 4), H * dv * 4, dv * 4, m);
   }
   d.matmul(w.out, s.o, s.attn_out, m);

@@ -11,16 +11,6 @@ using Dims = std::vector<uint64_t>;
 
 uint64_t wbytes(const backend::WeightView& w) { return w.rows * row_bytes(w.type, w.cols); }
 
-// Per-head views into a [H][rows][cols] stack.
-std::vector<backend::WeightView> per_head(const backend::WeightView& all, uint64_t heads) {
-  std::vector<backend::WeightView> v;
-  const uint64_t rows = all.rows / heads;
-  const uint64_t slab = rows * row_bytes(all.type, all.cols);
-  for (uint64_t i = 0; i < heads; ++i)
-    v.push_back({{all.data.buffer, all.data.offset + i * slab}, all.type, all.cols, rows});
-  return v;
-}
-
 AttentionWeights load_attention(const arch::Deepseek2Config& c, WeightStore& s, uint32_t l, size_t dev) {
   const std::string b = fmt::format("blk.{}.", l);
   const uint64_t E = c.n_embd, H = c.n_head, Lq = c.q_lora_rank, Lkv = c.kv_lora_rank, dr = c.rope_dim,
@@ -40,7 +30,8 @@ AttentionWeights load_attention(const arch::Deepseek2Config& c, WeightStore& s, 
   }
   a.kv_a = s.matrix(b + "attn_kv_a_mqa.weight", Dims{E, Lkv + dr}, "{E, Lkv + dr}", dev);
   a.kv_a_norm = s.vector(b + "attn_kv_a_norm.weight", Lkv, dev);
-  backend::WeightView kb, vb;
+  backend::WeightView& kb = a.k_b;
+  backend::WeightView& vb = a.v_b;
   if (c.mla == arch::MlaLayout::kLegacy) {
     const auto& t = s.require(b + "attn_kv_b.weight", "legacy MLA key/value up-projection");
     s.check_dims(t, Dims{Lkv, H * (dn + dv)}, "{Lkv, H (dn + dv)}");
@@ -51,10 +42,6 @@ AttentionWeights load_attention(const arch::Deepseek2Config& c, WeightStore& s, 
     kb = s.matrix(b + "attn_k_b.weight", Dims{dn, Lkv, H}, "{dn, Lkv, H}", dev, Lkv);
     vb = s.matrix(b + "attn_v_b.weight", Dims{Lkv, dv, H}, "{Lkv, dv, H}", dev, dv);
   }
-  a.k_b_all = kb;
-  a.v_b_all = vb;
-  a.k_b = per_head(kb, H);
-  a.v_b = per_head(vb, H);
   a.out = s.matrix(b + "attn_output.weight", Dims{H * dv, E}, "{H dv, E}", dev);
   a.bytes += wbytes(a.kv_a) + Lkv * 4 + wbytes(kb) + wbytes(vb) + wbytes(a.out) + E * 4;
   return a;

@@ -21,12 +21,10 @@ struct AttentionWeights {
   backend::View q_a_norm;
   backend::WeightView kv_a;  // {E, Lkv + dr}
   backend::View kv_a_norm;
-  backend::WeightView k_b_all;           // H slabs of Lkv rows of dn (q_nope -> latent), one op at decode
-  backend::WeightView v_b_all;           // H slabs of dv rows of Lkv (latent -> value)
-  std::vector<backend::WeightView> k_b;  // the same per head (prefill: one batched product per head)
-  std::vector<backend::WeightView> v_b;
-  backend::WeightView out;               // {H dv, E}
-  uint64_t bytes = 0;                    // weight bytes one token reads (norms included)
+  backend::WeightView k_b;   // H slabs of Lkv rows of dn (q_nope -> latent); head i: backend::slab(k_b, i, Lkv)
+  backend::WeightView v_b;   // H slabs of dv rows of Lkv (latent -> value)
+  backend::WeightView out;   // {H dv, E}
+  uint64_t bytes = 0;        // weight bytes one token reads (norms included)
 };
 
 /// Feed-forward of one block: dense SwiGLU or router + routed experts (+ shared experts, maybe elsewhere).

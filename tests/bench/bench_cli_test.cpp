@@ -55,6 +55,13 @@ class BenchCli : public ::testing::Test {
                        " 2>/dev/null");
   }
   CommandResult bench(const std::string& args) { return mixcl("bench kernels --device host " + args); }
+  // A synthetic tiny-v2-lite model in this test's folder; the test fails if it cannot be made.
+  std::string tiny_model() {
+    const std::string model = (dir_ / "tiny.gguf").string();
+    const CommandResult synth = run_mixcl("synth --geometry tiny-v2-lite -o " + shell_quote(model));
+    EXPECT_EQ(synth.status, 0) << synth.output;
+    return model;
+  }
   std::filesystem::path dir_;
 };
 
@@ -147,9 +154,8 @@ namespace mixcl::bench {
 namespace {
 
 TEST_F(BenchCli, ModelBenchHasLlamaBenchFields) {
-  const std::string model = (dir_ / "tiny.gguf").string();
-  const CommandResult synth = run_mixcl("synth --geometry tiny-v2-lite -o " + shell_quote(model));
-  ASSERT_EQ(synth.status, 0) << synth.output;
+  const std::string model = tiny_model();
+  ASSERT_FALSE(HasFailure());
   const CommandResult r = mixcl("bench -m " + shell_quote(model) + " -p 8 -n 4 -r 3 --device host -o json");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
@@ -187,9 +193,8 @@ TEST_F(BenchCli, ModelBenchHasLlamaBenchFields) {
 }
 
 TEST_F(BenchCli, ModelBenchProbeMeasuresTheBoundBeforeEveryDecodeRepetition) {
-  const std::string model = (dir_ / "tiny.gguf").string();
-  const CommandResult synth = run_mixcl("synth --geometry tiny-v2-lite -o " + shell_quote(model));
-  ASSERT_EQ(synth.status, 0) << synth.output;
+  const std::string model = tiny_model();
+  ASSERT_FALSE(HasFailure());
   const CommandResult r = mixcl("bench -m " + shell_quote(model) + " -p 0 -n 3 -r 2 --device host --probe -o json");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);

@@ -58,12 +58,8 @@ bool matmul_supports(DType type) {
   return kernels::generic_dot_kernel(static_cast<uint32_t>(type)).fn != nullptr;
 }
 
-void matmul(DType type, const void* w, uint64_t rows, uint64_t cols, const float* x, float* y, uint64_t m,
-            KernelIsa isa, int threads) {
-  if (isa == KernelIsa::kAvx2 && detect_kernel_isa() != KernelIsa::kAvx2)
-    fail("host matmul: the AVX2 kernels were requested but this CPU lacks avx2/fma/f16c; use isa generic");
-  const DotKernel kernel = kernel_for(type, isa);
-  if (!kernel.fn)
+void check_matmul_weight(DType type, uint64_t cols) {
+  if (!matmul_supports(type))
     fail(
         "host matmul: weight type {} is not supported (supported: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 "
         "MXFP4 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_XS)",
@@ -72,6 +68,14 @@ void matmul(DType type, const void* w, uint64_t rows, uint64_t cols, const float
   if (cols == 0 || cols % block != 0)
     fail("host matmul: {} weight rows of {} elements are not a positive multiple of its {}-element block",
          dtype_name(type), cols, block);
+}
+
+void matmul(DType type, const void* w, uint64_t rows, uint64_t cols, const float* x, float* y, uint64_t m,
+            KernelIsa isa, int threads) {
+  if (isa == KernelIsa::kAvx2 && detect_kernel_isa() != KernelIsa::kAvx2)
+    fail("host matmul: the AVX2 kernels were requested but this CPU lacks avx2/fma/f16c; use isa generic");
+  check_matmul_weight(type, cols);
+  const DotKernel kernel = kernel_for(type, isa);
   if (rows == 0 || m == 0) return;
   if (threads <= 0) threads = omp_get_max_threads();
 
@@ -127,12 +131,7 @@ void matmul(DType type, const void* w, uint64_t rows, uint64_t cols, const float
 }
 
 void matmul(const WeightView& w, View x, View y, uint64_t m, KernelIsa isa, int threads) {
-  if (!matmul_supports(w.type))
-    fail("host matmul: weight type {} is not supported by the host kernels", dtype_name(w.type));
-  const uint32_t block = dtype_info(w.type).block_elems;
-  if (w.cols == 0 || w.cols % block != 0)
-    fail("host matmul: {} weight rows of {} elements are not a positive multiple of its {}-element block",
-         dtype_name(w.type), w.cols, block);
+  check_matmul_weight(w.type, w.cols);
   check_view(w.data, row_bytes(w.type, w.cols) * w.rows, "weight");
   check_view(x, m * w.cols * 4, "activation (x)");
   check_view(y, m * w.rows * 4, "output (y)");

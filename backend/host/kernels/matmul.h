@@ -23,6 +23,9 @@ std::string_view kernel_isa_name(KernelIsa isa);
 
 /// True when the host kernels multiply weights of `type`.
 bool matmul_supports(DType type);
+/// Fails, naming the type, unless the host kernels multiply `type` and rows of `cols` elements are a positive
+/// multiple of its block.
+void check_matmul_weight(DType type, uint64_t cols);
 
 /// y = x · Wᵀ on raw host memory: W is `rows` rows of `cols` elements of `type` (row_bytes(type, cols)
 /// bytes each), x is [m][cols] f32, y is [m][rows] f32 (must not overlap x). threads <= 0: OpenMP default.

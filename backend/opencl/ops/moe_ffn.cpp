@@ -14,18 +14,6 @@ namespace mixcl::backend {
 
 using namespace clops;
 
-namespace {
-
-// Expert e's matrix inside a 3-D expert tensor view.
-WeightView expert_matrix(const WeightView& all, uint64_t e, uint64_t rows) {
-  WeightView w = all;
-  w.rows = rows;
-  w.data.offset = all.data.offset + e * rows * row_bytes(all.type, all.cols);
-  return w;
-}
-
-}  // namespace
-
 void opencl_moe_ffn(OpenCLDevice& dev, const ExpertWeights& w, View x, View ids, View weights, View out, uint64_t m,
                     uint64_t k, float clamp) {
   const uint64_t X = w.n_expert, E = w.gate.cols, Fe = w.gate.rows;
@@ -84,9 +72,9 @@ void opencl_moe_ffn(OpenCLDevice& dev, const ExpertWeights& w, View x, View ids,
   for (uint64_t e = 0; e < X; ++e) {
     const uint64_t n = n_of[e];
     if (n == 0) continue;
-    opencl_matmul(dev, expert_matrix(w.gate, e, Fe), {xs.get(), start * E * 4}, {gs.get(), start * Fe * 4}, n,
+    opencl_matmul(dev, slab(w.gate, e, Fe), {xs.get(), start * E * 4}, {gs.get(), start * Fe * 4}, n,
                   cfg(w.gate.type, n));
-    opencl_matmul(dev, expert_matrix(w.up, e, Fe), {xs.get(), start * E * 4}, {us.get(), start * Fe * 4}, n,
+    opencl_matmul(dev, slab(w.up, e, Fe), {xs.get(), start * E * 4}, {us.get(), start * Fe * 4}, n,
                   cfg(w.up.type, n));
     start += n;
   }
@@ -95,7 +83,7 @@ void opencl_moe_ffn(OpenCLDevice& dev, const ExpertWeights& w, View x, View ids,
   for (uint64_t e = 0; e < X; ++e) {
     const uint64_t n = n_of[e];
     if (n == 0) continue;
-    opencl_matmul(dev, expert_matrix(w.down, e, E), {gs.get(), start * Fe * 4}, {ys.get(), start * E * 4}, n,
+    opencl_matmul(dev, slab(w.down, e, E), {gs.get(), start * Fe * 4}, {ys.get(), start * E * 4}, n,
                   cfg(w.down.type, n));
     start += n;
   }
